@@ -1,0 +1,91 @@
+//! The `opal` command line: one binary for every role of the node.
+
+mod genesis_gen;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use eyre::{WrapErr, bail};
+
+/// Opal: an OP Stack-compatible L2 node for Proof of Attribution.
+#[derive(Debug, Parser)]
+#[command(name = "opal", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write a genesis into a datadir (idempotent) and print the genesis block hash.
+    Init(InitArgs),
+    /// Developer tools.
+    #[command(subcommand)]
+    Tools(ToolsCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct InitArgs {
+    /// op-geth-format genesis.json.
+    #[arg(long, env = "OPAL_GENESIS")]
+    genesis: PathBuf,
+    /// op-node-format rollup.json; checked against the genesis when given.
+    #[arg(long = "rollup.config", env = "OPAL_ROLLUP_CONFIG")]
+    rollup_config: Option<PathBuf>,
+    /// Data directory (created if absent).
+    #[arg(long, env = "OPAL_DATADIR")]
+    datadir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum ToolsCommand {
+    /// Regenerate genesis/genesis.json and genesis/rollup.json from the compiled contracts.
+    Genesis {
+        /// Directory of compiled contract artifacts.
+        #[arg(long, default_value = "contracts/artifacts")]
+        artifacts: PathBuf,
+        /// Output directory.
+        #[arg(long, default_value = "genesis")]
+        out: PathBuf,
+    },
+}
+
+fn main() -> eyre::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Init(args) => init(args),
+        Command::Tools(ToolsCommand::Genesis { artifacts, out }) => {
+            let files = genesis_gen::generate(&artifacts)?;
+            std::fs::create_dir_all(&out)?;
+            for (name, text) in files {
+                let path = out.join(name);
+                std::fs::write(&path, text).wrap_err_with(|| format!("writing {}", path.display()))?;
+                println!("wrote {}", path.display());
+            }
+            Ok(())
+        }
+    }
+}
+
+fn init(args: InitArgs) -> eyre::Result<()> {
+    use opal_primitives::{ChainSpec, RollupConfig, genesis_header::compute_genesis_header};
+    use std::sync::Arc;
+    let spec = ChainSpec::from_file(&args.genesis)?;
+    let hash = compute_genesis_header(&spec).hash_slow();
+    if let Some(path) = &args.rollup_config {
+        let rollup = RollupConfig::from_file(path)?;
+        rollup.check_against(&spec, hash, path)?;
+    }
+    let chain = Arc::new(opal_evm::OpalChain::new(spec)?);
+    let store = Arc::new(opal_storage::Store::open(&args.datadir)?);
+    let block = opal_evm::BlockExecutor::new(chain, store).init_genesis()?;
+    if block.hash != hash {
+        bail!("internal error: stored genesis hash {} differs from computed {hash}", block.hash);
+    }
+    println!("{hash}");
+    Ok(())
+}

@@ -1,0 +1,307 @@
+//! Committing a block: state changes with changesets, incremental trie roots, the block itself,
+//! its indexes and the head, all in one redb write transaction.
+
+use std::collections::BTreeMap;
+
+use alloy::consensus::Header;
+use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy_rlp::Encodable;
+use alloy_trie::{EMPTY_ROOT_HASH, Nibbles};
+use opal_trie::{PrefixSet, compute_root};
+use redb::{ReadableTable, WriteTransaction};
+use tracing::debug;
+
+use crate::{
+    DbResult, Head, Store, StoreError,
+    tables::{self, StoredAccount, decode_account, encode_account, key},
+    trie_io::{AccountLeaves, NodeReader, StorageLeaves, apply_trie_updates, remove_prefix},
+};
+
+/// New values of an account's own fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountState {
+    /// Nonce.
+    pub nonce: u64,
+    /// Balance.
+    pub balance: U256,
+    /// Code hash (`KECCAK_EMPTY` for none).
+    pub code_hash: B256,
+}
+
+/// Storage writes of one account.
+#[derive(Debug, Clone, Default)]
+pub struct StorageChange {
+    /// The account.
+    pub address: Address,
+    /// Clear all existing storage first (account destroyed or re-created).
+    pub wipe: bool,
+    /// New slot values (zero deletes the slot).
+    pub slots: Vec<(U256, U256)>,
+}
+
+/// The state difference a block makes.
+#[derive(Debug, Clone, Default)]
+pub struct StateChanges {
+    /// Accounts whose fields changed; `None` removes the account (and its storage).
+    pub accounts: Vec<(Address, Option<AccountState>)>,
+    /// Storage writes.
+    pub storage: Vec<StorageChange>,
+    /// New contract code by hash.
+    pub codes: Vec<(B256, Bytes)>,
+}
+
+/// Roots computed from the committed state, handed to the sealing step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateRoots {
+    /// State trie root.
+    pub state_root: B256,
+    /// Storage root of the L2ToL1MessagePasser (the Isthmus `withdrawalsRoot`).
+    pub message_passer_storage_root: B256,
+}
+
+/// A sealed block as the store keeps it.
+#[derive(Debug, Clone)]
+pub struct BlockRecord {
+    /// The header.
+    pub header: Header,
+    /// The header's hash.
+    pub hash: B256,
+    /// The caller's encoding of the transactions.
+    pub body: Vec<u8>,
+    /// Hashes of the transactions, in order.
+    pub tx_hashes: Vec<B256>,
+    /// Recovered senders, in order.
+    pub senders: Vec<Address>,
+    /// The caller's encoding of the receipts.
+    pub receipts: Vec<u8>,
+}
+
+impl Store {
+    /// Commits block `number` atomically: applies `changes`, computes the state root, lets `seal`
+    /// build (or check) the block from the roots, and writes block, indexes and head. If `seal`
+    /// fails, nothing is written.
+    pub fn commit_block(
+        &self,
+        number: u64,
+        changes: &StateChanges,
+        seal: impl FnOnce(StateRoots) -> Result<BlockRecord, StoreError>,
+    ) -> Result<BlockRecord, StoreError> {
+        let txn = self.db.begin_write().db()?;
+        let parent = {
+            let heads = txn.open_table(tables::HEADS).db()?;
+            heads.get(Head::Unsafe.key()).db()?.map(|v| v.value())
+        };
+        match (parent, number) {
+            (None, 0) => {}
+            (Some(p), n) if n == p + 1 => {}
+            (p, n) => {
+                return Err(StoreError::NotNext { number: n, reason: format!("head is {p:?}") });
+            }
+        }
+        let roots = apply_state(&txn, number, changes)?;
+        let block = seal(roots)?;
+        if block.header.number != number {
+            return Err(StoreError::Rejected(format!("sealed block has number {}", block.header.number)));
+        }
+        if let Some(p) = parent {
+            let canonical = txn.open_table(tables::CANONICAL).db()?;
+            let parent_hash = canonical.get(p).db()?.map(|v| B256::from(*v.value()));
+            if parent_hash != Some(block.header.parent_hash) {
+                return Err(StoreError::NotNext {
+                    number,
+                    reason: format!("parent hash {} is not the head's {parent_hash:?}", block.header.parent_hash),
+                });
+            }
+        }
+        write_block(&txn, &block)?;
+        txn.commit().db()?;
+        debug!(number, hash = %block.hash, "committed block");
+        Ok(block)
+    }
+
+    /// Initialises an empty database with a genesis state, or checks that it already holds the
+    /// same genesis. `seal` builds the genesis block from the roots.
+    pub fn init_genesis(
+        &self,
+        alloc: &StateChanges,
+        seal: impl FnOnce(StateRoots) -> Result<BlockRecord, StoreError>,
+    ) -> Result<BlockRecord, StoreError> {
+        if let Some(existing) = self.genesis_hash()? {
+            // Compute what this genesis would be without writing it, and compare.
+            let block = seal(scratch_roots(alloc)?)?;
+            if block.hash != existing {
+                return Err(StoreError::GenesisMismatch { existing, requested: block.hash });
+            }
+            return Ok(block);
+        }
+        self.commit_block(0, alloc, seal)
+    }
+}
+
+/// Roots of a genesis alloc computed in a throw-away in-memory database.
+fn scratch_roots(alloc: &StateChanges) -> Result<StateRoots, StoreError> {
+    let db = redb::Database::builder()
+        .create_with_backend(redb::backends::InMemoryBackend::new())
+        .db()?;
+    let txn = db.begin_write().db()?;
+    crate::create_tables(&txn)?;
+    apply_state(&txn, 0, alloc)
+}
+
+/// Applies state changes with changesets, updates trie nodes, and returns the new roots.
+pub(crate) fn apply_state(txn: &WriteTransaction, number: u64, changes: &StateChanges) -> Result<StateRoots, StoreError> {
+    let block = number.to_be_bytes();
+    let mut accounts = txn.open_table(tables::ACCOUNTS).db()?;
+    let mut storage = txn.open_table(tables::STORAGE).db()?;
+    let mut storage_trie = txn.open_table(tables::STORAGE_TRIE).db()?;
+    let mut account_history = txn.open_table(tables::ACCOUNT_HISTORY).db()?;
+    let mut account_changes = txn.open_table(tables::ACCOUNT_CHANGES).db()?;
+    let mut storage_history = txn.open_table(tables::STORAGE_HISTORY).db()?;
+    let mut storage_changes = txn.open_table(tables::STORAGE_CHANGES).db()?;
+
+    // Touched accounts, by hashed address: new fields (None = removed) and storage state.
+    let mut touched: BTreeMap<B256, (Option<Option<AccountState>>, Vec<Nibbles>, bool)> = BTreeMap::new();
+    for (address, info) in &changes.accounts {
+        let entry = touched.entry(keccak256(address)).or_default();
+        entry.0 = Some(*info);
+        if info.is_none() {
+            entry.2 = true;
+        }
+    }
+    for change in &changes.storage {
+        let entry = touched.entry(keccak256(change.address)).or_default();
+        entry.2 |= change.wipe;
+    }
+
+    let mut record_slot = |sh: &[u8; 64], prev: [u8; 32]| -> Result<(), StoreError> {
+        let hist: [u8; 72] = key(&[sh, &block]);
+        if storage_history.get(&hist).db()?.is_none() {
+            storage_history.insert(&hist, &prev).db()?;
+            let ch: [u8; 72] = key(&[&block, sh]);
+            storage_changes.insert(&ch, ()).db()?;
+        }
+        Ok(())
+    };
+
+    // Wipes first, then slot writes.
+    for (h, (_, changed, wipe)) in touched.iter_mut() {
+        if !*wipe {
+            continue;
+        }
+        let from: [u8; 64] = key(&[h.as_slice(), &[0u8; 32]]);
+        let mut old = vec![];
+        for entry in storage.range::<&[u8; 64]>(&from..).db()? {
+            let (k, v) = entry.db()?;
+            if k.value()[..32] != h[..] {
+                break;
+            }
+            old.push((*k.value(), *v.value()));
+        }
+        for (k, v) in old {
+            record_slot(&k, v)?;
+            storage.remove(&k).db()?;
+            changed.push(Nibbles::unpack(&k[32..]));
+        }
+        remove_prefix(&mut storage_trie, h.as_slice()).db()?;
+    }
+    for change in &changes.storage {
+        let h = keccak256(change.address);
+        let entry = touched.entry(h).or_default();
+        for (slot, value) in &change.slots {
+            let sh = keccak256(slot.to_be_bytes::<32>());
+            let k: [u8; 64] = key(&[h.as_slice(), sh.as_slice()]);
+            let prev = storage.get(&k).db()?.map(|v| *v.value()).unwrap_or([0; 32]);
+            let new = value.to_be_bytes::<32>();
+            if prev == new {
+                continue;
+            }
+            record_slot(&k, prev)?;
+            if value.is_zero() {
+                storage.remove(&k).db()?;
+            } else {
+                storage.insert(&k, &new).db()?;
+            }
+            entry.1.push(Nibbles::unpack(sh));
+        }
+    }
+
+    // Storage roots, then account records.
+    let mut account_keys = Vec::with_capacity(touched.len());
+    for (h, (info, changed_slots, wipe)) in touched {
+        let prev = accounts.get(&h.0).db()?.map(|v| decode_account(v.value()));
+        let storage_root = if changed_slots.is_empty() && !wipe {
+            prev.map_or(EMPTY_ROOT_HASH, |p| p.storage_root)
+        } else {
+            let out = compute_root(
+                &mut NodeReader { table: &storage_trie, prefix: h.as_slice() },
+                &mut StorageLeaves { table: &storage, account: h },
+                &PrefixSet::new(changed_slots),
+            )?;
+            apply_trie_updates(&mut storage_trie, h.as_slice(), &out.updates).db()?;
+            out.root
+        };
+        let new = match info {
+            Some(None) => None,
+            Some(Some(a)) => Some(StoredAccount { nonce: a.nonce, balance: a.balance, code_hash: a.code_hash, storage_root }),
+            None => Some(match prev {
+                Some(p) => StoredAccount { storage_root, ..p },
+                None => StoredAccount { code_hash: alloy_trie::KECCAK_EMPTY, storage_root, ..Default::default() },
+            }),
+        };
+        if new == prev {
+            continue;
+        }
+        let hist: [u8; 40] = key(&[h.as_slice(), &block]);
+        if account_history.get(&hist).db()?.is_none() {
+            let prev_bytes = prev.map(|p| encode_account(&p).to_vec()).unwrap_or_default();
+            account_history.insert(&hist, prev_bytes.as_slice()).db()?;
+            account_changes.insert(&key::<40>(&[&block, h.as_slice()]), ()).db()?;
+        }
+        match new {
+            Some(a) => accounts.insert(&h.0, &encode_account(&a)).db()?,
+            None => accounts.remove(&h.0).db()?,
+        };
+        account_keys.push(Nibbles::unpack(h));
+    }
+
+    let mut codes = txn.open_table(tables::BYTECODES).db()?;
+    for (hash, code) in &changes.codes {
+        if codes.get(&hash.0).db()?.is_none() {
+            codes.insert(&hash.0, code.as_ref()).db()?;
+        }
+    }
+
+    let mut account_trie = txn.open_table(tables::ACCOUNT_TRIE).db()?;
+    let out = compute_root(
+        &mut NodeReader { table: &account_trie, prefix: &[] },
+        &mut AccountLeaves(&accounts),
+        &PrefixSet::new(account_keys),
+    )?;
+    apply_trie_updates(&mut account_trie, &[], &out.updates).db()?;
+    let mp = keccak256(opal_primitives::addresses::L2_TO_L1_MESSAGE_PASSER);
+    let message_passer_storage_root =
+        accounts.get(&mp.0).db()?.map_or(EMPTY_ROOT_HASH, |v| decode_account(v.value()).storage_root);
+    Ok(StateRoots { state_root: out.root, message_passer_storage_root })
+}
+
+fn write_block(txn: &WriteTransaction, block: &BlockRecord) -> Result<(), StoreError> {
+    let n = block.header.number;
+    let mut rlp = Vec::with_capacity(600);
+    block.header.encode(&mut rlp);
+    txn.open_table(tables::HEADERS).db()?.insert(n, rlp.as_slice()).db()?;
+    txn.open_table(tables::CANONICAL).db()?.insert(n, &block.hash.0).db()?;
+    txn.open_table(tables::HEADER_NUMBERS).db()?.insert(&block.hash.0, n).db()?;
+    txn.open_table(tables::BODIES).db()?.insert(n, block.body.as_slice()).db()?;
+    let senders: Vec<u8> = block.senders.iter().flat_map(|a| a.0.0).collect();
+    txn.open_table(tables::SENDERS).db()?.insert(n, senders.as_slice()).db()?;
+    txn.open_table(tables::RECEIPTS).db()?.insert(n, block.receipts.as_slice()).db()?;
+    let hashes: Vec<u8> = block.tx_hashes.iter().flat_map(|h| h.0).collect();
+    txn.open_table(tables::BLOCK_TX_HASHES).db()?.insert(n, hashes.as_slice()).db()?;
+    let mut lookup = txn.open_table(tables::TX_LOOKUP).db()?;
+    for (i, h) in block.tx_hashes.iter().enumerate() {
+        let loc: [u8; 12] = key(&[&n.to_be_bytes(), &(i as u32).to_be_bytes()]);
+        lookup.insert(&h.0, &loc).db()?;
+    }
+    txn.open_table(tables::HEADS).db()?.insert(Head::Unsafe.key(), n).db()?;
+    Ok(())
+}

@@ -1,0 +1,238 @@
+//! Opal's persistent store, one redb file under the datadir.
+//!
+//! It keeps the canonical chain (headers, bodies, receipts, transaction index), the flat state keyed
+//! by hashed address and slot, contract code, the branch nodes of the state and storage tries, and
+//! per-block changesets. Each block is committed in **one** write transaction (state, trie nodes,
+//! block, receipts, indexes, head), so a crash leaves the last committed block intact and nothing
+//! half-written. Changesets allow unwinding the head and reading state at earlier blocks.
+
+mod commit;
+mod reader;
+pub mod tables;
+mod trie_io;
+mod unwind;
+
+use std::path::{Path, PathBuf};
+
+use alloy_primitives::B256;
+use redb::{Database, ReadableDatabase, ReadableTable, TableHandle};
+
+pub use commit::{AccountState, BlockRecord, StateChanges, StateRoots, StorageChange};
+pub use reader::{BlockLocation, StateReader};
+pub use tables::StoredAccount;
+
+/// File name of the database inside the datadir.
+pub const DB_FILE: &str = "opal.redb";
+const MAGIC: &[u8] = b"opal-chain-db";
+/// On-disk schema version; a database written with another version is refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// redb failed (I/O, corruption it detected, ...).
+    #[error("database: {0}")]
+    Db(#[from] redb::Error),
+    /// The file is not an Opal database or was written by an incompatible version.
+    #[error("{path}: {reason}")]
+    Foreign {
+        /// The file.
+        path: PathBuf,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A record could not be decoded.
+    #[error("corrupt record in table {table}: {reason}")]
+    Corrupt {
+        /// The table.
+        table: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The trie walk failed.
+    #[error(transparent)]
+    Trie(#[from] opal_trie::TrieError),
+    /// The datadir holds another chain.
+    #[error("datadir already initialised with genesis {existing}, not {requested}")]
+    GenesisMismatch {
+        /// The genesis hash in the database.
+        existing: B256,
+        /// The genesis hash asked for.
+        requested: B256,
+    },
+    /// A block does not extend the head.
+    #[error("block {number} does not extend the head: {reason}")]
+    NotNext {
+        /// The block's number.
+        number: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The database holds no genesis yet.
+    #[error("database is not initialised (run `opal init`)")]
+    Uninitialised,
+    /// The caller rejected the block while sealing it (e.g. a state-root mismatch); nothing was written.
+    #[error("block rejected: {0}")]
+    Rejected(String),
+}
+
+/// Converts any redb error into [`StoreError`].
+pub(crate) trait DbResult<T> {
+    fn db(self) -> Result<T, StoreError>;
+}
+
+impl<T, E: Into<redb::Error>> DbResult<T> for Result<T, E> {
+    fn db(self) -> Result<T, StoreError> {
+        self.map_err(|e| StoreError::Db(e.into()))
+    }
+}
+
+/// Head pointers kept by the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Head {
+    /// Latest block (sequenced or received, not yet derived from L1).
+    Unsafe,
+    /// Derived from L1.
+    Safe,
+    /// Derived from finalized L1.
+    Finalized,
+}
+
+impl Head {
+    fn key(self) -> &'static str {
+        match self {
+            Head::Unsafe => "unsafe",
+            Head::Safe => "safe",
+            Head::Finalized => "finalized",
+        }
+    }
+}
+
+/// The chain database.
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if absent) the database in `datadir`.
+    pub fn open(datadir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(datadir).map_err(|e| StoreError::Foreign {
+            path: datadir.to_owned(),
+            reason: format!("cannot create datadir: {e}"),
+        })?;
+        Self::open_file(&datadir.join(DB_FILE))
+    }
+
+    /// Opens (creating if absent) the database file at `path`.
+    pub fn open_file(path: &Path) -> Result<Self, StoreError> {
+        let foreign = |reason: String| StoreError::Foreign { path: path.to_owned(), reason };
+        let db = Database::create(path).map_err(|e| foreign(format!("not a usable Opal database: {e}")))?;
+        let store = Self { db, path: path.to_owned() };
+        let txn = store.db.begin_write().db()?;
+        let names: Vec<String> = txn.list_tables().db()?.map(|t| t.name().to_string()).collect();
+        let has_meta = names.iter().any(|n| n == "meta");
+        if !has_meta && !names.is_empty() {
+            return Err(foreign("a redb file that is not an Opal database".into()));
+        }
+        {
+            let mut meta = txn.open_table(tables::META).db()?;
+            let magic = meta.get("magic").db()?.map(|v| v.value().to_vec());
+            match magic {
+                Some(m) if m == MAGIC => {
+                    let schema = meta.get("schema").db()?.map(|v| v.value().to_vec());
+                    let want = SCHEMA_VERSION.to_be_bytes().to_vec();
+                    if schema.as_ref() != Some(&want) {
+                        return Err(foreign(format!("schema version {schema:?}, this node reads {SCHEMA_VERSION}")));
+                    }
+                }
+                Some(_) => return Err(foreign("a redb file that is not an Opal database".into())),
+                None if has_meta => return Err(foreign("an Opal database without its magic record".into())),
+                None => {
+                    meta.insert("magic", MAGIC).db()?;
+                    meta.insert("schema", SCHEMA_VERSION.to_be_bytes().as_slice()).db()?;
+                }
+            }
+        }
+        create_tables(&txn)?;
+        txn.commit().db()?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The genesis block hash, if the database has been initialised.
+    pub fn genesis_hash(&self) -> Result<Option<B256>, StoreError> {
+        let txn = self.db.begin_read().db()?;
+        let t = txn.open_table(tables::CANONICAL).db()?;
+        Ok(t.get(0).db()?.map(|v| B256::from(*v.value())))
+    }
+
+    /// The block number a head points to.
+    pub fn head(&self, head: Head) -> Result<Option<u64>, StoreError> {
+        let txn = self.db.begin_read().db()?;
+        let t = txn.open_table(tables::HEADS).db()?;
+        Ok(t.get(head.key()).db()?.map(|v| v.value()))
+    }
+
+    /// Moves the safe or finalized head (never beyond the unsafe head).
+    pub fn set_head(&self, head: Head, number: u64) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().db()?;
+        {
+            let mut t = txn.open_table(tables::HEADS).db()?;
+            let latest = t.get(Head::Unsafe.key()).db()?.map(|v| v.value()).ok_or(StoreError::Uninitialised)?;
+            if number > latest {
+                return Err(StoreError::NotNext { number, reason: format!("beyond the unsafe head {latest}") });
+            }
+            t.insert(head.key(), number).db()?;
+        }
+        txn.commit().db()?;
+        Ok(())
+    }
+
+    /// A consistent read view of the latest committed state.
+    pub fn latest(&self) -> Result<StateReader, StoreError> {
+        StateReader::new(self.db.begin_read().db()?, None)
+    }
+
+    /// A read view of the state as it was after block `number`.
+    pub fn at_block(&self, number: u64) -> Result<StateReader, StoreError> {
+        let reader = StateReader::new(self.db.begin_read().db()?, Some(number))?;
+        match reader.head()? {
+            Some(h) if number <= h => Ok(reader),
+            Some(h) => Err(StoreError::NotNext { number, reason: format!("state requested beyond head {h}") }),
+            None => Err(StoreError::Uninitialised),
+        }
+    }
+}
+
+fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(tables::HEADS).db()?;
+    txn.open_table(tables::HEADERS).db()?;
+    txn.open_table(tables::CANONICAL).db()?;
+    txn.open_table(tables::HEADER_NUMBERS).db()?;
+    txn.open_table(tables::BODIES).db()?;
+    txn.open_table(tables::SENDERS).db()?;
+    txn.open_table(tables::RECEIPTS).db()?;
+    txn.open_table(tables::TX_LOOKUP).db()?;
+    txn.open_table(tables::BLOCK_TX_HASHES).db()?;
+    txn.open_table(tables::ACCOUNTS).db()?;
+    txn.open_table(tables::STORAGE).db()?;
+    txn.open_table(tables::BYTECODES).db()?;
+    txn.open_table(tables::ACCOUNT_TRIE).db()?;
+    txn.open_table(tables::STORAGE_TRIE).db()?;
+    txn.open_table(tables::ACCOUNT_HISTORY).db()?;
+    txn.open_table(tables::ACCOUNT_CHANGES).db()?;
+    txn.open_table(tables::STORAGE_HISTORY).db()?;
+    txn.open_table(tables::STORAGE_CHANGES).db()?;
+    Ok(())
+}
