@@ -6,6 +6,7 @@
 //! block, receipts, indexes, head), so a crash leaves the last committed block intact and nothing
 //! half-written. Changesets allow unwinding the head and reading state at earlier blocks.
 
+mod check;
 mod commit;
 mod reader;
 pub mod tables;
@@ -236,3 +237,6 @@ fn create_tables(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(tables::STORAGE_CHANGES).db()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -9,7 +9,7 @@ use revm::{
     database_interface::{DBErrorMarker, DatabaseRef},
     state::AccountInfo,
 };
-use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
+use redb::{ReadOnlyTable, ReadTransaction};
 
 use crate::{
     DbResult, Head, StoreError,
