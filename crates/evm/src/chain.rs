@@ -101,7 +101,7 @@ impl OpalChain {
     /// Base fee of the block after `parent` at `timestamp`.
     pub fn next_base_fee(&self, parent: &Header, timestamp: u64) -> Result<u64, ChainError> {
         let params = if self.is_active(Fork::Holocene, parent.timestamp) {
-            let (denominator, elasticity) = decode_holocene_extra_data(&parent.extra_data)
+            let (elasticity, denominator) = decode_holocene_extra_data(&parent.extra_data)
                 .map_err(|e| ChainError::ExtraData { number: parent.number, reason: format!("{e:?}") })?;
             if denominator == 0 && elasticity == 0 {
                 self.base_fee_params(timestamp)

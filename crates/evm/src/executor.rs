@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use alloy::{
     consensus::{Header, Transaction as _, transaction::{Recovered, SignerRecoverable}},
-    eips::eip2718::{Decodable2718, Encodable2718, WithEncoded},
+    eips::eip2718::{Decodable2718, WithEncoded},
     primitives::{Address, B256, Bytes, U256},
 };
 use alloy_evm::{
