@@ -8,6 +8,7 @@
 
 mod check;
 mod commit;
+mod proof;
 mod reader;
 pub mod tables;
 mod trie_io;
