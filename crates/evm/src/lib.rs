@@ -6,11 +6,13 @@
 //! state diff, and commit it with the block in one write transaction; the header (state root,
 //! receipts root, OP fork fields) is sealed from the roots the store computes.
 
+mod attributes;
 mod chain;
 mod convert;
 mod executor;
 mod header;
 
+pub use attributes::{SequencerInputs, sequencer_attributes};
 pub use chain::{ChainError, OpalChain};
 pub use executor::{
     BlockExecutor, BuiltBlock, ExecError, NoTransactions, PayloadAttributes, SkipReason, TxSource,

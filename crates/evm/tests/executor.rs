@@ -10,7 +10,7 @@ use alloy::{
 };
 use alloy_trie::EMPTY_ROOT_HASH;
 use common::*;
-use op_alloy::consensus::{OpReceiptEnvelope, OpTxEnvelope, TxDeposit};
+use op_alloy::consensus::{OpReceiptEnvelope, TxDeposit};
 use opal_evm::{ExecError, NoTransactions, SkipReason};
 use opal_primitives::addresses::*;
 
@@ -109,8 +109,7 @@ fn deposits_succeed_revert_and_fail_by_the_rules() {
         // value above balance + mint: a non-EVM failure. Mint kept, nonce bumped, all gas used.
         deposit(3, bob, TxKind::Call(alice), 11, 2_000_000_000_000_000_000, 60_000, vec![]),
     ];
-    let envelopes: Vec<OpTxEnvelope> = deposits.iter().cloned().map(deposit_envelope).collect();
-    let block = ex.build(&genesis, &attrs(&genesis, 0, envelopes, true), &mut NoTransactions).unwrap();
+    let block = ex.build(&genesis, &attrs(&genesis, 0, deposits, true), &mut NoTransactions).unwrap();
     let r = &block.receipts;
     assert!(r[0].status() && r[1].status(), "L1-info and first deposit succeed");
     assert!(!r[2].status(), "reverting deposit has status 0");

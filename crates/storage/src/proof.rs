@@ -4,7 +4,7 @@
 use alloy::rpc::types::{EIP1186AccountProofResponse, EIP1186StorageProof};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY, Nibbles};
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableDatabase;
 
 use crate::{
     DbResult, Store, StoreError, tables,

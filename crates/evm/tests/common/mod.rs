@@ -7,14 +7,13 @@ use alloy::{
     consensus::{Header, SignableTransaction, TxEip1559},
     eips::eip2718::{Encodable2718, WithEncoded},
     primitives::{Address, B64, B256, Bytes, Sealed, TxKind, U256, address, b256},
-    rpc::types::engine::PayloadAttributes as EthAttributes,
     signers::{SignerSync, local::PrivateKeySigner},
     consensus::transaction::{Recovered, SignerRecoverable},
 };
 use op_alloy::consensus::{OpTxEnvelope, TxDeposit};
-use opal_evm::{BlockExecutor, OpalChain, PayloadAttributes, SkipReason, TxSource};
-use opal_primitives::{ChainSpec, addresses::SEQUENCER_FEE_VAULT};
-use opal_protocol::{L1BlockInfo, l1_info_deposit};
+use opal_evm::{BlockExecutor, OpalChain, PayloadAttributes, SequencerInputs, SkipReason, TxSource, sequencer_attributes};
+use opal_primitives::ChainSpec;
+use opal_protocol::L1BlockInfo;
 use opal_storage::Store;
 
 pub const KEYS: [B256; 3] = [
@@ -88,26 +87,19 @@ pub fn l1_info(seq: u64) -> L1BlockInfo {
 }
 
 /// Attributes for the block after `parent`: L1-info deposit, then `deposits`.
-pub fn attrs(parent: &Header, seq: u64, deposits: Vec<OpTxEnvelope>, no_tx_pool: bool) -> PayloadAttributes {
+pub fn attrs(parent: &Header, seq: u64, deposits: Vec<TxDeposit>, no_tx_pool: bool) -> PayloadAttributes {
     let info = l1_info(seq);
-    let mut txs = vec![deposit_envelope(l1_info_deposit(&info, info.encode_isthmus())).encoded_2718().into()];
-    txs.extend(deposits.iter().map(|t| Bytes::from(t.encoded_2718())));
-    PayloadAttributes {
-        payload_attributes: EthAttributes {
-            timestamp: parent.timestamp + 2,
-            prev_randao: B256::repeat_byte(0x42),
-            suggested_fee_recipient: SEQUENCER_FEE_VAULT,
-            withdrawals: Some(vec![]),
-            parent_beacon_block_root: Some(B256::repeat_byte(0xbe)),
-            slot_number: None,
-            target_gas_limit: None,
-        },
-        transactions: Some(txs),
-        no_tx_pool: Some(no_tx_pool),
-        gas_limit: Some(GAS_LIMIT),
-        eip_1559_params: Some(B64::ZERO),
-        min_base_fee: None,
-    }
+    let inputs = SequencerInputs {
+        l1_info: &info,
+        deposits: &deposits,
+        timestamp: parent.timestamp + 2,
+        prev_randao: B256::repeat_byte(0x42),
+        parent_beacon_block_root: B256::repeat_byte(0xbe),
+        gas_limit: GAS_LIMIT,
+        eip1559_params: B64::ZERO,
+        no_tx_pool,
+    };
+    sequencer_attributes(&chain(), parent, &inputs).unwrap()
 }
 
 /// A pool that offers its transactions once, in order, and remembers what was skipped.
