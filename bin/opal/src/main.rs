@@ -1,5 +1,6 @@
 //! The `opal` command line: one binary for every role of the node.
 
+mod bench;
 mod genesis_gen;
 
 use std::path::PathBuf;
@@ -22,6 +23,15 @@ enum Command {
     /// Developer tools.
     #[command(subcommand)]
     Tools(ToolsCommand),
+    /// Benchmarks (build with --release).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Block execution with state root and commit, and state-root cost as the state grows.
+    Execute(bench::ExecuteArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -58,6 +68,7 @@ fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Init(args) => init(args),
+        Command::Bench(BenchCommand::Execute(args)) => bench::execute(args),
         Command::Tools(ToolsCommand::Genesis { artifacts, out }) => {
             let files = genesis_gen::generate(&artifacts)?;
             std::fs::create_dir_all(&out)?;
