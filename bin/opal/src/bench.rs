@@ -10,7 +10,10 @@ use std::{
 };
 
 use alloy::{
-    consensus::{SignableTransaction, TxEip1559, transaction::{Recovered, SignerRecoverable}},
+    consensus::{
+        SignableTransaction, TxEip1559,
+        transaction::{Recovered, SignerRecoverable},
+    },
     eips::eip2718::{Encodable2718, WithEncoded},
     genesis::GenesisAccount,
     primitives::{Address, B64, B256, Bytes, TxKind, U256, keccak256},
@@ -19,7 +22,9 @@ use alloy::{
 };
 use eyre::{WrapErr, eyre};
 use op_alloy::consensus::OpTxEnvelope;
-use opal_evm::{BlockExecutor, OpalChain, SequencerInputs, SkipReason, TxSource, sequencer_attributes};
+use opal_evm::{
+    BlockExecutor, OpalChain, SequencerInputs, SkipReason, TxSource, sequencer_attributes,
+};
 use opal_primitives::ChainSpec;
 use opal_protocol::L1BlockInfo;
 use opal_storage::{AccountState, BlockRecord, StateChanges, Store};
@@ -83,8 +88,11 @@ pub fn execute(args: ExecuteArgs) -> eyre::Result<()> {
         std::fs::remove_dir_all(&dir).ok();
     }
     if let (Some(first), Some(last)) = (medians.first(), medians.last()) {
-        println!("{}", json!({"bench": "state-root-growth", "from_accounts": first.0, "to_accounts": last.0,
-            "ratio": last.1.as_secs_f64() / first.1.as_secs_f64()}));
+        println!(
+            "{}",
+            json!({"bench": "state-root-growth", "from_accounts": first.0, "to_accounts": last.0,
+            "ratio": last.1.as_secs_f64() / first.1.as_secs_f64()})
+        );
     }
     if args.datadir.is_none() {
         std::fs::remove_dir_all(&tmp).ok();
@@ -116,25 +124,44 @@ impl TxSource for Prepared {
 fn replay(args: &ExecuteArgs, kind: &str, accounts: usize, dir: &Path) -> eyre::Result<()> {
     let mut spec = ChainSpec::from_file(&args.genesis)?;
     let chain_id = spec.chain_id;
-    let signers: Vec<PrivateKeySigner> =
-        (0..SENDERS).map(|i| PrivateKeySigner::from_bytes(&sender_key(i))).collect::<Result<_, _>>()?;
+    let signers: Vec<PrivateKeySigner> = (0..SENDERS)
+        .map(|i| PrivateKeySigner::from_bytes(&sender_key(i)))
+        .collect::<Result<_, _>>()?;
     let eth = U256::from(10u64).pow(U256::from(18));
     let alloc = &mut spec.genesis.alloc;
     for s in &signers {
-        alloc.insert(s.address(), GenesisAccount::default().with_balance(U256::from(1_000_000u64) * eth));
+        alloc.insert(
+            s.address(),
+            GenesisAccount::default().with_balance(U256::from(1_000_000u64) * eth),
+        );
     }
     for i in 0..accounts.saturating_sub(SENDERS) {
-        alloc.insert(filler(i), GenesisAccount::default().with_balance(U256::from(1)));
+        alloc.insert(
+            filler(i),
+            GenesisAccount::default().with_balance(U256::from(1)),
+        );
     }
     let token_code = artifact(&args.artifacts, "TestERC20")?;
     let balances = signers
         .iter()
         .map(|s| {
-            let slot = keccak256([B256::left_padding_from(s.address().as_slice()).as_slice(), &[0u8; 32]].concat());
+            let slot = keccak256(
+                [
+                    B256::left_padding_from(s.address().as_slice()).as_slice(),
+                    &[0u8; 32],
+                ]
+                .concat(),
+            );
             (slot, B256::from(U256::from(10u64).pow(U256::from(24))))
         })
         .collect();
-    alloc.insert(TOKEN, GenesisAccount::default().with_code(Some(token_code)).with_storage(Some(balances)).with_nonce(Some(1)));
+    alloc.insert(
+        TOKEN,
+        GenesisAccount::default()
+            .with_code(Some(token_code))
+            .with_storage(Some(balances))
+            .with_nonce(Some(1)),
+    );
 
     let setup = Instant::now();
     let chain = Arc::new(OpalChain::new(spec)?);
@@ -159,7 +186,17 @@ fn replay(args: &ExecuteArgs, kind: &str, accounts: usize, dir: &Path) -> eyre::
             k += 1;
             let (target, value, input) = match kind {
                 "eth" => (to, U256::from(1), Bytes::new()),
-                _ => (TOKEN, U256::ZERO, Bytes::from(transferCall { to, amount: U256::from(1) }.abi_encode())),
+                _ => (
+                    TOKEN,
+                    U256::ZERO,
+                    Bytes::from(
+                        transferCall {
+                            to,
+                            amount: U256::from(1),
+                        }
+                        .abi_encode(),
+                    ),
+                ),
             };
             let tx = TxEip1559 {
                 chain_id,
@@ -176,18 +213,30 @@ fn replay(args: &ExecuteArgs, kind: &str, accounts: usize, dir: &Path) -> eyre::
             let sig = signers[s].sign_hash_sync(&tx.signature_hash())?;
             let env = OpTxEnvelope::Eip1559(tx.into_signed(sig));
             let bytes = Bytes::from(env.encoded_2718());
-            txs.push_back(WithEncoded::new(bytes, env.try_into_recovered().map_err(|e| eyre!("{e}"))?));
+            txs.push_back(WithEncoded::new(
+                bytes,
+                env.try_into_recovered().map_err(|e| eyre!("{e}"))?,
+            ));
         }
         blocks.push(txs);
     }
 
-    let info = L1BlockInfo { base_fee: U256::from(1_000_000_000u64), blob_base_fee: U256::from(1), base_fee_scalar: 1368, blob_base_fee_scalar: 810_949, ..Default::default() };
+    let info = L1BlockInfo {
+        base_fee: U256::from(1_000_000_000u64),
+        blob_base_fee: U256::from(1),
+        base_fee_scalar: 1368,
+        blob_base_fee_scalar: 810_949,
+        ..Default::default()
+    };
     let mut parent = genesis.header;
     let (mut gas, mut txs, mut skipped) = (0u64, 0usize, 0usize);
     let mut elapsed = Duration::ZERO;
     for (i, block_txs) in blocks.into_iter().enumerate() {
         let inputs = SequencerInputs {
-            l1_info: &L1BlockInfo { sequence_number: i as u64, ..info },
+            l1_info: &L1BlockInfo {
+                sequence_number: i as u64,
+                ..info
+            },
             deposits: &[],
             timestamp: parent.timestamp + 2,
             prev_randao: B256::ZERO,
@@ -207,47 +256,104 @@ fn replay(args: &ExecuteArgs, kind: &str, accounts: usize, dir: &Path) -> eyre::
         parent = block.header;
     }
     let secs = elapsed.as_secs_f64();
-    println!("{}", json!({
-        "bench": format!("execute-{kind}"), "accounts": accounts, "blocks": args.blocks, "txs": txs,
-        "skipped": skipped, "gas": gas, "seconds": secs, "setup_seconds": setup_s,
-        "mgas_per_s": gas as f64 / secs / 1e6, "tx_per_s": txs as f64 / secs,
-    }));
+    println!(
+        "{}",
+        json!({
+            "bench": format!("execute-{kind}"), "accounts": accounts, "blocks": args.blocks, "txs": txs,
+            "skipped": skipped, "gas": gas, "seconds": secs, "setup_seconds": setup_s,
+            "mgas_per_s": gas as f64 / secs / 1e6, "tx_per_s": txs as f64 / secs,
+        })
+    );
     Ok(())
 }
 
 fn artifact(dir: &Path, name: &str) -> eyre::Result<Bytes> {
     let path = dir.join(format!("{name}.json"));
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).wrap_err_with(|| format!("reading {}", path.display()))?)?;
-    v["deployedBytecode"].as_str().ok_or_else(|| eyre!("{}: no deployedBytecode", path.display()))?.parse().map_err(|e| eyre!("{e}"))
+    let v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&path).wrap_err_with(|| format!("reading {}", path.display()))?,
+    )?;
+    v["deployedBytecode"]
+        .as_str()
+        .ok_or_else(|| eyre!("{}: no deployedBytecode", path.display()))?
+        .parse()
+        .map_err(|e| eyre!("{e}"))
 }
 
-/// Median commit time (state root + write) of blocks changing 1,000 accounts over `n` accounts.
+/// Median state-root time (and whole-commit time) of blocks changing 1,000 accounts over `n`
+/// accounts, next to a from-scratch root of the same state.
 fn state_root(n: usize, dir: &Path) -> eyre::Result<Duration> {
     let store = Store::open(dir)?;
-    let account = |i: usize, v: u64| (filler(i), Some(AccountState { nonce: 0, balance: U256::from(v), code_hash: alloy::primitives::KECCAK256_EMPTY }));
-    let seed = StateChanges { accounts: (0..n).map(|i| account(i, 1)).collect(), ..Default::default() };
-    let commit = |number: u64, changes: &StateChanges, parent: B256| -> eyre::Result<(B256, Duration)> {
+    let account = |i: usize, v: u64| {
+        (
+            filler(i),
+            Some(AccountState {
+                nonce: 0,
+                balance: U256::from(v),
+                code_hash: alloy::primitives::KECCAK256_EMPTY,
+            }),
+        )
+    };
+    let seed = StateChanges {
+        accounts: (0..n).map(|i| account(i, 1)).collect(),
+        ..Default::default()
+    };
+    let commit = |number: u64,
+                  changes: &StateChanges,
+                  parent: B256|
+     -> eyre::Result<(B256, Duration, Duration)> {
         let start = Instant::now();
+        let mut root_time = Duration::ZERO;
         let rec = store.commit_block(number, changes, |roots| {
-            let header = alloy::consensus::Header { number, parent_hash: parent, state_root: roots.state_root, ..Default::default() };
-            Ok(BlockRecord { hash: header.hash_slow(), header, body: vec![], tx_hashes: vec![], senders: vec![], receipts: vec![] })
+            root_time = roots.root_time;
+            let header = alloy::consensus::Header {
+                number,
+                parent_hash: parent,
+                state_root: roots.state_root,
+                ..Default::default()
+            };
+            Ok(BlockRecord {
+                hash: header.hash_slow(),
+                header,
+                body: vec![],
+                tx_hashes: vec![],
+                senders: vec![],
+                receipts: vec![],
+            })
         })?;
-        Ok((rec.hash, start.elapsed()))
+        Ok((rec.hash, root_time, start.elapsed()))
     };
     let mut parent = commit(0, &seed, B256::ZERO)?.0;
-    let mut times = vec![];
+    let (mut times, mut commits) = (vec![], vec![]);
     for round in 1..=7u64 {
         let changes = StateChanges {
-            accounts: (0..1000).map(|j| account((j * 104_729 + round as usize * 7_919) % n, round + 1)).collect(),
+            accounts: (0..1000)
+                .map(|j| account((j * 104_729 + round as usize * 7_919) % n, round + 1))
+                .collect(),
             ..Default::default()
         };
-        let (hash, t) = commit(round, &changes, parent)?;
+        let (hash, root, total) = commit(round, &changes, parent)?;
         parent = hash;
-        times.push(t);
+        times.push(root);
+        commits.push(total);
     }
     times.sort();
+    commits.sort();
     let median = times[times.len() / 2];
-    println!("{}", json!({"bench": "state-root", "accounts": n, "changed": 1000,
-        "ms_median": median.as_secs_f64() * 1e3, "ms_min": times[0].as_secs_f64() * 1e3}));
+    let full = Instant::now();
+    let full_root = store.check_state_root()?;
+    let full_ms = full.elapsed().as_secs_f64() * 1e3;
+    let head_root = store.latest()?.header(7)?.map(|h| h.state_root);
+    if head_root != Some(full_root) {
+        return Err(eyre!(
+            "incremental root {head_root:?} differs from the full rebuild {full_root}"
+        ));
+    }
+    println!(
+        "{}",
+        json!({"bench": "state-root", "accounts": n, "changed": 1000,
+        "root_ms_median": median.as_secs_f64() * 1e3, "root_ms_min": times[0].as_secs_f64() * 1e3,
+        "commit_ms_median": commits[commits.len() / 2].as_secs_f64() * 1e3,
+        "full_rebuild_ms": full_ms})
+    );
     Ok(median)
 }

@@ -45,13 +45,20 @@ struct Artifact {
 
 fn load(dir: &Path, name: &str) -> eyre::Result<Artifact> {
     let path = dir.join(format!("{name}.json"));
-    let text = std::fs::read_to_string(&path).wrap_err_with(|| format!("reading {}", path.display()))?;
-    let v: Value = serde_json::from_str(&text).wrap_err_with(|| format!("parsing {}", path.display()))?;
-    let code = v["deployedBytecode"].as_str().ok_or_else(|| eyre!("{}: no deployedBytecode", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).wrap_err_with(|| format!("reading {}", path.display()))?;
+    let v: Value =
+        serde_json::from_str(&text).wrap_err_with(|| format!("parsing {}", path.display()))?;
+    let code = v["deployedBytecode"]
+        .as_str()
+        .ok_or_else(|| eyre!("{}: no deployedBytecode", path.display()))?;
     if code.len() <= 2 {
         return Err(eyre!("{}: empty deployedBytecode", path.display()));
     }
-    Ok(Artifact { code: code.to_string(), layout: v["storageLayout"]["storage"].clone() })
+    Ok(Artifact {
+        code: code.to_string(),
+        layout: v["storageLayout"]["storage"].clone(),
+    })
 }
 
 impl Artifact {
@@ -62,8 +69,13 @@ impl Artifact {
             .as_array()
             .and_then(|l| l.iter().find(|e| e["label"] == label))
             .ok_or_else(|| eyre!("storage layout has no `{label}`"))?;
-        let slot = entry["slot"].as_str().and_then(|s| s.parse().ok()).ok_or_else(|| eyre!("bad slot for {label}"))?;
-        let offset = entry["offset"].as_u64().ok_or_else(|| eyre!("bad offset for {label}"))? as usize;
+        let slot = entry["slot"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| eyre!("bad slot for {label}"))?;
+        let offset = entry["offset"]
+            .as_u64()
+            .ok_or_else(|| eyre!("bad offset for {label}"))? as usize;
         Ok((slot, offset))
     }
 }
@@ -94,8 +106,14 @@ fn account(code: &str, storage: BTreeMap<B256, B256>) -> Value {
 pub fn dev_accounts() -> eyre::Result<Vec<(Address, B256)>> {
     (0..DEV_ACCOUNTS)
         .map(|i| {
-            let signer = MnemonicBuilder::<English>::default().phrase(DEV_MNEMONIC).index(i)?.build()?;
-            Ok((signer.address(), B256::from_slice(&signer.credential().to_bytes())))
+            let signer = MnemonicBuilder::<English>::default()
+                .phrase(DEV_MNEMONIC)
+                .index(i)?
+                .build()?;
+            Ok((
+                signer.address(),
+                B256::from_slice(&signer.credential().to_bytes()),
+            ))
         })
         .collect()
 }
@@ -111,7 +129,10 @@ pub fn generate(artifacts: &Path) -> eyre::Result<Vec<(&'static str, String)>> {
     let mut alloc: BTreeMap<String, Value> = BTreeMap::new();
     let eth = U256::from(10u64).pow(U256::from(18));
     for (addr, _) in &dev {
-        alloc.insert(format!("{addr:?}"), json!({"balance": format!("{:#x}", U256::from(DEV_BALANCE_ETH) * eth)}));
+        alloc.insert(
+            format!("{addr:?}"),
+            json!({"balance": format!("{:#x}", U256::from(DEV_BALANCE_ETH) * eth)}),
+        );
     }
     let batcher = dev[1].0;
     let l1_hash = l1_genesis_placeholder();
@@ -128,18 +149,56 @@ pub fn generate(artifacts: &Path) -> eyre::Result<Vec<(&'static str, String)>> {
         ("batcherHash", U256::from_be_slice(batcher.as_slice())),
         ("blobBaseFee", U256::from(1)),
     ];
-    alloc.insert(format!("{:?}", a::L1_BLOCK), account(&l1block.code, storage(&l1block, &l1_values)?));
-    alloc.insert(format!("{:?}", a::GAS_PRICE_ORACLE), account(&load(artifacts, "GasPriceOracle")?.code, BTreeMap::new()));
-    alloc.insert(format!("{:?}", a::L2_TO_L1_MESSAGE_PASSER), account(&load(artifacts, "L2ToL1MessagePasser")?.code, BTreeMap::new()));
+    alloc.insert(
+        format!("{:?}", a::L1_BLOCK),
+        account(&l1block.code, storage(&l1block, &l1_values)?),
+    );
+    alloc.insert(
+        format!("{:?}", a::GAS_PRICE_ORACLE),
+        account(&load(artifacts, "GasPriceOracle")?.code, BTreeMap::new()),
+    );
+    alloc.insert(
+        format!("{:?}", a::L2_TO_L1_MESSAGE_PASSER),
+        account(
+            &load(artifacts, "L2ToL1MessagePasser")?.code,
+            BTreeMap::new(),
+        ),
+    );
     let vault = load(artifacts, "FeeVault")?;
-    let vault_storage = storage(&vault, &[("recipient", U256::from_be_slice(dev[0].0.as_slice()))])?;
-    for addr in [a::SEQUENCER_FEE_VAULT, a::BASE_FEE_VAULT, a::L1_FEE_VAULT, a::OPERATOR_FEE_VAULT] {
-        alloc.insert(format!("{addr:?}"), account(&vault.code, vault_storage.clone()));
+    let vault_storage = storage(
+        &vault,
+        &[("recipient", U256::from_be_slice(dev[0].0.as_slice()))],
+    )?;
+    for addr in [
+        a::SEQUENCER_FEE_VAULT,
+        a::BASE_FEE_VAULT,
+        a::L1_FEE_VAULT,
+        a::OPERATOR_FEE_VAULT,
+    ] {
+        alloc.insert(
+            format!("{addr:?}"),
+            account(&vault.code, vault_storage.clone()),
+        );
     }
-    alloc.insert(format!("{:?}", a::MULTICALL3), account(&load(artifacts, "Multicall3")?.code, BTreeMap::new()));
-    alloc.insert(format!("{:?}", a::CREATE2_DEPLOYER), account(&load(artifacts, "Create2Deployer")?.code, BTreeMap::new()));
-    alloc.insert(format!("{:?}", a::BEACON_ROOTS), account(&format!("{}", eip4788::BEACON_ROOTS_CODE), BTreeMap::new()));
-    alloc.insert(format!("{:?}", a::HISTORY_STORAGE), account(&format!("{}", eip2935::HISTORY_STORAGE_CODE), BTreeMap::new()));
+    alloc.insert(
+        format!("{:?}", a::MULTICALL3),
+        account(&load(artifacts, "Multicall3")?.code, BTreeMap::new()),
+    );
+    alloc.insert(
+        format!("{:?}", a::CREATE2_DEPLOYER),
+        account(&load(artifacts, "Create2Deployer")?.code, BTreeMap::new()),
+    );
+    alloc.insert(
+        format!("{:?}", a::BEACON_ROOTS),
+        account(&format!("{}", eip4788::BEACON_ROOTS_CODE), BTreeMap::new()),
+    );
+    alloc.insert(
+        format!("{:?}", a::HISTORY_STORAGE),
+        account(
+            &format!("{}", eip2935::HISTORY_STORAGE_CODE),
+            BTreeMap::new(),
+        ),
+    );
 
     let mut extra = vec![0u8];
     extra.extend(EIP1559_DENOMINATOR_CANYON.to_be_bytes());
@@ -217,7 +276,10 @@ pub fn generate(artifacts: &Path) -> eyre::Result<Vec<(&'static str, String)>> {
         }
     });
     let rollup_text = serde_json::to_string_pretty(&rollup)? + "\n";
-    Ok(vec![("genesis.json", genesis_text), ("rollup.json", rollup_text)])
+    Ok(vec![
+        ("genesis.json", genesis_text),
+        ("rollup.json", rollup_text),
+    ])
 }
 
 #[cfg(test)]
@@ -232,9 +294,18 @@ mod tests {
     #[test]
     fn dev_accounts_are_the_well_known_ones() {
         let dev = dev_accounts().unwrap();
-        assert_eq!(format!("{:?}", dev[0].0).to_lowercase(), "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266");
-        assert_eq!(format!("{:?}", dev[0].1), "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80");
-        assert_eq!(format!("{:?}", dev[1].0).to_lowercase(), "0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
+        assert_eq!(
+            format!("{:?}", dev[0].0).to_lowercase(),
+            "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
+        );
+        assert_eq!(
+            format!("{:?}", dev[0].1),
+            "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+        );
+        assert_eq!(
+            format!("{:?}", dev[1].0).to_lowercase(),
+            "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"
+        );
         assert_eq!(dev.len(), 10);
     }
 
@@ -243,8 +314,12 @@ mod tests {
         let root = repo();
         let files = generate(&root.join("contracts/artifacts")).unwrap();
         for (name, text) in files {
-            let committed = std::fs::read_to_string(root.join("genesis").join(name)).unwrap_or_default();
-            assert!(committed == text, "genesis/{name} is stale: run `cargo run -p opal -- tools genesis`");
+            let committed =
+                std::fs::read_to_string(root.join("genesis").join(name)).unwrap_or_default();
+            assert!(
+                committed == text,
+                "genesis/{name} is stale: run `cargo run -p opal -- tools genesis`"
+            );
         }
     }
 
@@ -255,9 +330,20 @@ mod tests {
         let spec = ChainSpec::from_json(&files[0].1, Path::new("genesis.json")).unwrap();
         let hash = compute_genesis_header(&spec).hash_slow();
         let rollup = RollupConfig::from_json(&files[1].1, Path::new("rollup.json")).unwrap();
-        rollup.check_against(&spec, hash, Path::new("rollup.json")).unwrap();
-        assert_eq!(rollup.fee_scalars(), (BASE_FEE_SCALAR, BLOB_BASE_FEE_SCALAR));
-        assert!(spec.forks().is_active(opal_primitives::Fork::Isthmus, GENESIS_TIME));
-        assert!(spec.forks().is_active(opal_primitives::Fork::Attribution, GENESIS_TIME));
+        rollup
+            .check_against(&spec, hash, Path::new("rollup.json"))
+            .unwrap();
+        assert_eq!(
+            rollup.fee_scalars(),
+            (BASE_FEE_SCALAR, BLOB_BASE_FEE_SCALAR)
+        );
+        assert!(
+            spec.forks()
+                .is_active(opal_primitives::Fork::Isthmus, GENESIS_TIME)
+        );
+        assert!(
+            spec.forks()
+                .is_active(opal_primitives::Fork::Attribution, GENESIS_TIME)
+        );
     }
 }

@@ -60,9 +60,21 @@ enum ToolsCommand {
     },
 }
 
-fn main() -> eyre::Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> eyre::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -74,7 +86,8 @@ fn main() -> eyre::Result<()> {
             std::fs::create_dir_all(&out)?;
             for (name, text) in files {
                 let path = out.join(name);
-                std::fs::write(&path, text).wrap_err_with(|| format!("writing {}", path.display()))?;
+                std::fs::write(&path, text)
+                    .wrap_err_with(|| format!("writing {}", path.display()))?;
                 println!("wrote {}", path.display());
             }
             Ok(())
@@ -95,7 +108,10 @@ fn init(args: InitArgs) -> eyre::Result<()> {
     let store = Arc::new(opal_storage::Store::open(&args.datadir)?);
     let block = opal_evm::BlockExecutor::new(chain, store).init_genesis()?;
     if block.hash != hash {
-        bail!("internal error: stored genesis hash {} differs from computed {hash}", block.hash);
+        bail!(
+            "internal error: stored genesis hash {} differs from computed {hash}",
+            block.hash
+        );
     }
     println!("{hash}");
     Ok(())

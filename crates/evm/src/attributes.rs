@@ -36,13 +36,23 @@ pub struct SequencerInputs<'a> {
 }
 
 /// Builds the attributes of the block after `parent`.
-pub fn sequencer_attributes(chain: &OpalChain, parent: &Header, inputs: &SequencerInputs<'_>) -> Result<PayloadAttributes, L1InfoError> {
-    let calldata = inputs.l1_info.encode_for(&chain.forks, parent.timestamp, inputs.timestamp)?;
+pub fn sequencer_attributes(
+    chain: &OpalChain,
+    parent: &Header,
+    inputs: &SequencerInputs<'_>,
+) -> Result<PayloadAttributes, L1InfoError> {
+    let calldata = inputs
+        .l1_info
+        .encode_for(&chain.forks, parent.timestamp, inputs.timestamp)?;
     let mut txs: Vec<Bytes> = Vec::with_capacity(1 + inputs.deposits.len());
     let l1 = OpTxEnvelope::Deposit(Sealed::new(l1_info_deposit(inputs.l1_info, calldata)));
     txs.push(l1.encoded_2718().into());
     for d in inputs.deposits {
-        txs.push(OpTxEnvelope::Deposit(Sealed::new(d.clone())).encoded_2718().into());
+        txs.push(
+            OpTxEnvelope::Deposit(Sealed::new(d.clone()))
+                .encoded_2718()
+                .into(),
+        );
     }
     Ok(PayloadAttributes {
         payload_attributes: EthPayloadAttributes {

@@ -63,7 +63,11 @@ impl OpalChain {
             (OpHardfork::Isthmus, cond(forks.isthmus)),
             (OpHardfork::Jovian, ForkCondition::Never),
         ]);
-        Ok(Self { spec, forks, hardforks })
+        Ok(Self {
+            spec,
+            forks,
+            hardforks,
+        })
     }
 
     /// EIP-155 chain id.
@@ -102,7 +106,10 @@ impl OpalChain {
     pub fn next_base_fee(&self, parent: &Header, timestamp: u64) -> Result<u64, ChainError> {
         let params = if self.is_active(Fork::Holocene, parent.timestamp) {
             let (elasticity, denominator) = decode_holocene_extra_data(&parent.extra_data)
-                .map_err(|e| ChainError::ExtraData { number: parent.number, reason: format!("{e:?}") })?;
+                .map_err(|e| ChainError::ExtraData {
+                    number: parent.number,
+                    reason: format!("{e:?}"),
+                })?;
             if denominator == 0 && elasticity == 0 {
                 self.base_fee_params(timestamp)
             } else {
@@ -111,16 +118,28 @@ impl OpalChain {
         } else {
             self.base_fee_params(timestamp)
         };
-        let base = parent.base_fee_per_gas.unwrap_or(alloy::eips::eip1559::INITIAL_BASE_FEE);
+        let base = parent
+            .base_fee_per_gas
+            .unwrap_or(alloy::eips::eip1559::INITIAL_BASE_FEE);
         Ok(params.next_block_base_fee(parent.gas_used, parent.gas_limit, base))
     }
 
     /// `extraData` of a block at `timestamp` built with `eip1559_params` (Holocene: 9 bytes).
-    pub fn extra_data(&self, timestamp: u64, eip1559_params: Option<B64>) -> Result<Bytes, ChainError> {
+    pub fn extra_data(
+        &self,
+        timestamp: u64,
+        eip1559_params: Option<B64>,
+    ) -> Result<Bytes, ChainError> {
         if !self.is_active(Fork::Holocene, timestamp) {
             return Ok(Bytes::new());
         }
-        encode_holocene_extra_data(eip1559_params.unwrap_or_default(), self.base_fee_params(timestamp))
-            .map_err(|e| ChainError::ExtraData { number: 0, reason: format!("{e:?}") })
+        encode_holocene_extra_data(
+            eip1559_params.unwrap_or_default(),
+            self.base_fee_params(timestamp),
+        )
+        .map_err(|e| ChainError::ExtraData {
+            number: 0,
+            reason: format!("{e:?}"),
+        })
     }
 }

@@ -1,6 +1,9 @@
 //! Conversions between revm's bundle and genesis allocs and the store's state diff.
 
-use alloy::{genesis::GenesisAccount, primitives::{Address, U256, keccak256}};
+use alloy::{
+    genesis::GenesisAccount,
+    primitives::{Address, U256, keccak256},
+};
 use alloy_trie::KECCAK_EMPTY;
 use opal_storage::{AccountState, StateChanges, StorageChange};
 use revm::database::{BundleState, OriginalValuesKnown};
@@ -14,15 +17,30 @@ pub fn bundle_to_changes(bundle: &BundleState) -> StateChanges {
             .accounts
             .into_iter()
             .map(|(a, info)| {
-                (a, info.map(|i| AccountState { nonce: i.nonce, balance: i.balance, code_hash: i.code_hash }))
+                (
+                    a,
+                    info.map(|i| AccountState {
+                        nonce: i.nonce,
+                        balance: i.balance,
+                        code_hash: i.code_hash,
+                    }),
+                )
             })
             .collect(),
         storage: cs
             .storage
             .into_iter()
-            .map(|s| StorageChange { address: s.address, wipe: s.wipe_storage, slots: s.storage })
+            .map(|s| StorageChange {
+                address: s.address,
+                wipe: s.wipe_storage,
+                slots: s.storage,
+            })
             .collect(),
-        codes: cs.contracts.into_iter().map(|(h, code)| (h, code.original_bytes())).collect(),
+        codes: cs
+            .contracts
+            .into_iter()
+            .map(|(h, code)| (h, code.original_bytes()))
+            .collect(),
     }
 }
 
@@ -37,13 +55,20 @@ pub fn alloc_to_changes(alloc: &BTreeMap<Address, GenesisAccount>) -> StateChang
         }
         changes.accounts.push((
             *address,
-            Some(AccountState { nonce: account.nonce.unwrap_or_default(), balance: account.balance, code_hash }),
+            Some(AccountState {
+                nonce: account.nonce.unwrap_or_default(),
+                balance: account.balance,
+                code_hash,
+            }),
         ));
         if let Some(storage) = &account.storage {
             changes.storage.push(StorageChange {
                 address: *address,
                 wipe: false,
-                slots: storage.iter().map(|(k, v)| (U256::from_be_bytes(k.0), U256::from_be_bytes(v.0))).collect(),
+                slots: storage
+                    .iter()
+                    .map(|(k, v)| (U256::from_be_bytes(k.0), U256::from_be_bytes(v.0)))
+                    .collect(),
             });
         }
     }

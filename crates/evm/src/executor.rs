@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use alloy::{
-    consensus::{Header, Transaction as _, transaction::{Recovered, SignerRecoverable}},
+    consensus::{
+        Header, Transaction as _,
+        transaction::{Recovered, SignerRecoverable},
+    },
     eips::eip2718::{Decodable2718, WithEncoded},
     primitives::{Address, B256, Bytes, U256},
 };
@@ -12,7 +15,9 @@ use alloy_evm::{
     EvmEnv, EvmFactory,
     block::{BlockExecutionError, BlockExecutor as _, BlockValidationError},
 };
-use alloy_op_evm::{OpBlockExecutionCtx, OpBlockExecutor, OpEvmFactory, OpTx, block::OpAlloyReceiptBuilder};
+use alloy_op_evm::{
+    OpBlockExecutionCtx, OpBlockExecutor, OpEvmFactory, OpTx, block::OpAlloyReceiptBuilder,
+};
 use alloy_rlp::Decodable;
 use op_alloy::consensus::{OpReceiptEnvelope, OpTxEnvelope};
 use opal_primitives::Fork;
@@ -158,28 +163,53 @@ impl BlockExecutor {
         let spec = &self.chain.spec;
         let changes = alloc_to_changes(&spec.genesis.alloc);
         let record = self.store.init_genesis(&changes, |roots| {
-            let header = opal_primitives::genesis_header::genesis_header(spec, roots.state_root, roots.message_passer_storage_root);
+            let header = opal_primitives::genesis_header::genesis_header(
+                spec,
+                roots.state_root,
+                roots.message_passer_storage_root,
+            );
             Ok(record(header, &[], &[], &[]))
         })?;
-        Ok(BuiltBlock { hash: record.hash, header: record.header, transactions: vec![], senders: vec![], receipts: vec![] })
+        Ok(BuiltBlock {
+            hash: record.hash,
+            header: record.header,
+            transactions: vec![],
+            senders: vec![],
+            receipts: vec![],
+        })
     }
 
     /// Builds, executes and commits the block after `parent` from payload attributes: the forced
     /// transactions first, then (unless `noTxPool`) pool transactions while gas remains.
-    pub fn build(&self, parent: &Header, attrs: &PayloadAttributes, pool: &mut dyn TxSource) -> Result<BuiltBlock, ExecError> {
+    pub fn build(
+        &self,
+        parent: &Header,
+        attrs: &PayloadAttributes,
+        pool: &mut dyn TxSource,
+    ) -> Result<BuiltBlock, ExecError> {
         let a = &attrs.payload_attributes;
         let number = parent.number + 1;
         let _span = info_span!("build_block", number).entered();
         if a.timestamp <= parent.timestamp {
-            return Err(ExecError::Attributes(format!("timestamp {} not after parent {}", a.timestamp, parent.timestamp)));
+            return Err(ExecError::Attributes(format!(
+                "timestamp {} not after parent {}",
+                a.timestamp, parent.timestamp
+            )));
         }
-        let gas_limit = attrs.gas_limit.ok_or_else(|| ExecError::Attributes("gasLimit is required".into()))?;
-        if self.chain.is_active(Fork::Ecotone, a.timestamp) && a.parent_beacon_block_root.is_none() {
-            return Err(ExecError::Attributes("parentBeaconBlockRoot is required from Ecotone".into()));
+        let gas_limit = attrs
+            .gas_limit
+            .ok_or_else(|| ExecError::Attributes("gasLimit is required".into()))?;
+        if self.chain.is_active(Fork::Ecotone, a.timestamp) && a.parent_beacon_block_root.is_none()
+        {
+            return Err(ExecError::Attributes(
+                "parentBeaconBlockRoot is required from Ecotone".into(),
+            ));
         }
         let holocene = self.chain.is_active(Fork::Holocene, a.timestamp);
         if holocene && attrs.eip_1559_params.is_none() {
-            return Err(ExecError::Attributes("eip1559Params is required from Holocene".into()));
+            return Err(ExecError::Attributes(
+                "eip1559Params is required from Holocene".into(),
+            ));
         }
         let fields = HeaderFields {
             parent_hash: parent.hash_slow(),
@@ -197,7 +227,12 @@ impl BlockExecutor {
             forced.push(recover(raw, index)?);
         }
         let no_pool = attrs.no_tx_pool.unwrap_or(false);
-        let executed = self.execute(parent, &fields, forced, if no_pool { None } else { Some(pool) })?;
+        let executed = self.execute(
+            parent,
+            &fields,
+            forced,
+            if no_pool { None } else { Some(pool) },
+        )?;
         self.commit(&fields, executed, None)
     }
 
@@ -225,10 +260,16 @@ impl BlockExecutor {
             parent_beacon_block_root: header.parent_beacon_block_root,
         };
         if header.timestamp <= parent.timestamp {
-            return Err(ExecError::Mismatch { number: header.number, field: "timestamp" });
+            return Err(ExecError::Mismatch {
+                number: header.number,
+                field: "timestamp",
+            });
         }
         if Some(self.chain.next_base_fee(&parent, header.timestamp)?) != header.base_fee_per_gas {
-            return Err(ExecError::Mismatch { number: header.number, field: "baseFeePerGas" });
+            return Err(ExecError::Mismatch {
+                number: header.number,
+                field: "baseFeePerGas",
+            });
         }
         let mut forced = Vec::with_capacity(transactions.len());
         for (index, raw) in transactions.iter().enumerate() {
@@ -246,11 +287,15 @@ impl BlockExecutor {
         mut pool: Option<&mut dyn TxSource>,
     ) -> Result<Executed, ExecError> {
         let reader = self.store.latest()?;
-        if reader.head()? != Some(parent.number) || reader.block_hash(parent.number)? != Some(f.parent_hash) {
+        if reader.head()? != Some(parent.number)
+            || reader.block_hash(parent.number)? != Some(f.parent_hash)
+        {
             return Err(ExecError::ParentNotHead(f.parent_hash));
         }
         let spec = self.chain.spec_id(f.timestamp);
-        let cfg = CfgEnv::new().with_chain_id(self.chain.chain_id()).with_spec_and_mainnet_gas_params(spec);
+        let cfg = CfgEnv::new()
+            .with_chain_id(self.chain.chain_id())
+            .with_spec_and_mainnet_gas_params(spec);
         let block = BlockEnv {
             number: U256::from(f.number),
             beneficiary: f.beneficiary,
@@ -259,25 +304,39 @@ impl BlockExecutor {
             basefee: f.base_fee,
             difficulty: U256::ZERO,
             prevrandao: Some(f.prev_randao),
-            blob_excess_gas_and_price: self
-                .chain
-                .is_active(Fork::Ecotone, f.timestamp)
-                .then_some(BlobExcessGasAndPrice { excess_blob_gas: 0, blob_gasprice: 1 }),
+            blob_excess_gas_and_price: self.chain.is_active(Fork::Ecotone, f.timestamp).then_some(
+                BlobExcessGasAndPrice {
+                    excess_blob_gas: 0,
+                    blob_gasprice: 1,
+                },
+            ),
             slot_num: 0,
         };
-        let mut state = State::builder().with_database_ref(reader).with_bundle_update().build();
+        let mut state = State::builder()
+            .with_database_ref(reader)
+            .with_bundle_update()
+            .build();
         let evm = OpEvmFactory::<OpTx>::default().create_evm(&mut state, EvmEnv::new(cfg, block));
         let ctx = OpBlockExecutionCtx {
             parent_hash: f.parent_hash,
             parent_beacon_block_root: f.parent_beacon_block_root,
             extra_data: f.extra_data.clone(),
         };
-        let mut ex = OpBlockExecutor::new(evm, ctx, self.chain.hardforks.clone(), OpAlloyReceiptBuilder::default());
+        let mut ex = OpBlockExecutor::new(
+            evm,
+            ctx,
+            self.chain.hardforks.clone(),
+            OpAlloyReceiptBuilder::default(),
+        );
         ex.apply_pre_execution_changes().map_err(exec_err)?;
         let mut txs = Vec::with_capacity(forced.len());
         let mut senders = Vec::with_capacity(forced.len());
         for (index, tx) in forced.into_iter().enumerate() {
-            ex.execute_transaction(&tx).map_err(|e| ExecError::BadTransaction { index, reason: e.to_string() })?;
+            ex.execute_transaction(&tx)
+                .map_err(|e| ExecError::BadTransaction {
+                    index,
+                    reason: e.to_string(),
+                })?;
             senders.push(tx.1.signer());
             txs.push(tx.1.into_inner());
         }
@@ -297,7 +356,10 @@ impl BlockExecutor {
                         senders.push(tx.1.signer());
                         txs.push(tx.1.into_inner());
                     }
-                    Err(BlockExecutionError::Validation(BlockValidationError::InvalidTx { error, .. })) => {
+                    Err(BlockExecutionError::Validation(BlockValidationError::InvalidTx {
+                        error,
+                        ..
+                    })) => {
                         debug!(%hash, %error, "dropping invalid transaction");
                         pool.skip(hash, SkipReason::Invalid(error.to_string()));
                     }
@@ -321,7 +383,12 @@ impl BlockExecutor {
         })
     }
 
-    fn commit(&self, f: &HeaderFields, ex: Executed, expected: Option<&Header>) -> Result<BuiltBlock, ExecError> {
+    fn commit(
+        &self,
+        f: &HeaderFields,
+        ex: Executed,
+        expected: Option<&Header>,
+    ) -> Result<BuiltBlock, ExecError> {
         let chain = &self.chain;
         let mut mismatch = None;
         let result = self.store.commit_block(f.number, &ex.changes, |roots| {
@@ -329,13 +396,20 @@ impl BlockExecutor {
             if let Some(want) = expected {
                 if let Some(field) = first_difference(&header, want) {
                     mismatch = Some(field);
-                    return Err(StoreError::Rejected(format!("{field} differs from re-execution")));
+                    return Err(StoreError::Rejected(format!(
+                        "{field} differs from re-execution"
+                    )));
                 }
             }
             Ok(record(header, &ex.txs, &ex.senders, &ex.receipts))
         });
         let record = match (result, mismatch) {
-            (Err(_), Some(field)) => return Err(ExecError::Mismatch { number: f.number, field }),
+            (Err(_), Some(field)) => {
+                return Err(ExecError::Mismatch {
+                    number: f.number,
+                    field,
+                });
+            }
             (r, _) => r?,
         };
         debug!(number = f.number, hash = %record.hash, txs = ex.txs.len(), gas = ex.gas_used, "block committed");
@@ -349,7 +423,12 @@ impl BlockExecutor {
     }
 }
 
-fn record(header: Header, txs: &[OpTxEnvelope], senders: &[Address], receipts: &[OpReceiptEnvelope]) -> BlockRecord {
+fn record(
+    header: Header,
+    txs: &[OpTxEnvelope],
+    senders: &[Address],
+    receipts: &[OpReceiptEnvelope],
+) -> BlockRecord {
     let mut body = Vec::new();
     alloy_rlp::encode_list(txs, &mut body);
     let mut rbytes = Vec::new();
@@ -365,11 +444,17 @@ fn record(header: Header, txs: &[OpTxEnvelope], senders: &[Address], receipts: &
 }
 
 fn recover(raw: &Bytes, index: usize) -> Result<WithEncoded<Recovered<OpTxEnvelope>>, ExecError> {
-    let tx = OpTxEnvelope::decode_2718(&mut raw.as_ref())
-        .map_err(|e| ExecError::BadTransaction { index, reason: format!("decode: {e}") })?;
+    let tx =
+        OpTxEnvelope::decode_2718(&mut raw.as_ref()).map_err(|e| ExecError::BadTransaction {
+            index,
+            reason: format!("decode: {e}"),
+        })?;
     let recovered = tx
         .try_into_recovered()
-        .map_err(|e| ExecError::BadTransaction { index, reason: format!("signature: {e}") })?;
+        .map_err(|e| ExecError::BadTransaction {
+            index,
+            reason: format!("signature: {e}"),
+        })?;
     Ok(WithEncoded::new(raw.clone(), recovered))
 }
 

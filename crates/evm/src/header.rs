@@ -66,11 +66,19 @@ pub fn seal_header(
         nonce: B64::ZERO,
         base_fee_per_gas: Some(f.base_fee),
         withdrawals_root: chain.is_active(Fork::Canyon, ts).then(|| {
-            if isthmus { roots.message_passer_storage_root } else { EMPTY_ROOT_HASH }
+            if isthmus {
+                roots.message_passer_storage_root
+            } else {
+                EMPTY_ROOT_HASH
+            }
         }),
         blob_gas_used: ecotone.then_some(0),
         excess_blob_gas: ecotone.then_some(0),
-        parent_beacon_block_root: if ecotone { f.parent_beacon_block_root } else { None },
+        parent_beacon_block_root: if ecotone {
+            f.parent_beacon_block_root
+        } else {
+            None
+        },
         requests_hash: isthmus.then_some(EMPTY_REQUESTS_HASH),
         block_access_list_hash: None,
         slot_number: None,
@@ -82,16 +90,31 @@ pub fn first_difference(ours: &Header, theirs: &Header) -> Option<&'static str> 
     let checks: [(&'static str, bool); 12] = [
         ("stateRoot", ours.state_root != theirs.state_root),
         ("receiptsRoot", ours.receipts_root != theirs.receipts_root),
-        ("transactionsRoot", ours.transactions_root != theirs.transactions_root),
+        (
+            "transactionsRoot",
+            ours.transactions_root != theirs.transactions_root,
+        ),
         ("gasUsed", ours.gas_used != theirs.gas_used),
         ("logsBloom", ours.logs_bloom != theirs.logs_bloom),
-        ("baseFeePerGas", ours.base_fee_per_gas != theirs.base_fee_per_gas),
-        ("withdrawalsRoot", ours.withdrawals_root != theirs.withdrawals_root),
+        (
+            "baseFeePerGas",
+            ours.base_fee_per_gas != theirs.base_fee_per_gas,
+        ),
+        (
+            "withdrawalsRoot",
+            ours.withdrawals_root != theirs.withdrawals_root,
+        ),
         ("extraData", ours.extra_data != theirs.extra_data),
         ("blobGasUsed", ours.blob_gas_used != theirs.blob_gas_used),
-        ("excessBlobGas", ours.excess_blob_gas != theirs.excess_blob_gas),
+        (
+            "excessBlobGas",
+            ours.excess_blob_gas != theirs.excess_blob_gas,
+        ),
         ("requestsHash", ours.requests_hash != theirs.requests_hash),
         ("header", ours != theirs),
     ];
-    checks.into_iter().find(|(_, differs)| *differs).map(|(name, _)| name)
+    checks
+        .into_iter()
+        .find(|(_, differs)| *differs)
+        .map(|(name, _)| name)
 }

@@ -14,9 +14,9 @@ mod header;
 
 pub use attributes::{SequencerInputs, sequencer_attributes};
 pub use chain::{ChainError, OpalChain};
+pub use convert::{alloc_to_changes, bundle_to_changes};
 pub use executor::{
     BlockExecutor, BuiltBlock, ExecError, NoTransactions, PayloadAttributes, SkipReason, TxSource,
     decode_body, decode_receipts,
 };
 pub use header::HeaderFields;
-pub use convert::{alloc_to_changes, bundle_to_changes};

@@ -100,15 +100,20 @@ pub struct ChainSpec {
 impl ChainSpec {
     /// Reads and checks a genesis.json file.
     pub fn from_file(path: &Path) -> Result<Self, ChainSpecError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ChainSpecError::Io { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ChainSpecError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::from_json(&text, path)
     }
 
     /// Parses and checks genesis.json text; `path` is used in error messages only.
     pub fn from_json(text: &str, path: &Path) -> Result<Self, ChainSpecError> {
-        let genesis: Genesis = serde_json::from_str(text)
-            .map_err(|source| ChainSpecError::Json { path: path.to_owned(), source })?;
+        let genesis: Genesis =
+            serde_json::from_str(text).map_err(|source| ChainSpecError::Json {
+                path: path.to_owned(),
+                source,
+            })?;
         Self::from_genesis(genesis, path)
     }
 
@@ -130,14 +135,16 @@ impl ChainSpec {
         };
 
         let (op_forks, base_fee, eth_forks) = if is_optimism {
-            let info = OpGenesisInfo::try_from(extra).map_err(|e| invalid("config", e.to_string()))?;
+            let info =
+                OpGenesisInfo::try_from(extra).map_err(|e| invalid("config", e.to_string()))?;
             let fee: OpBaseFeeInfo = serde_json::from_value(extra["optimism"].clone())
                 .map_err(|e| invalid("config.optimism", e.to_string()))?;
             let forks = ForkSchedule {
                 regolith: info.regolith_time,
                 canyon: info.canyon_time,
                 delta: match extra.get("deltaTime") {
-                    Some(v) => serde_json::from_value(v.clone()).map_err(|e| invalid("config.deltaTime", e.to_string()))?,
+                    Some(v) => serde_json::from_value(v.clone())
+                        .map_err(|e| invalid("config.deltaTime", e.to_string()))?,
                     None => None,
                 },
                 ecotone: info.ecotone_time,
@@ -151,11 +158,18 @@ impl ChainSpec {
             if let Err((a, b)) = forks.check_order() {
                 return Err(invalid(
                     "config",
-                    format!("{}Time is set earlier than (or without) {}Time", b.name(), a.name()),
+                    format!(
+                        "{}Time is set earlier than (or without) {}Time",
+                        b.name(),
+                        a.name()
+                    ),
                 ));
             }
             if info.bedrock_block.is_some_and(|b| b != 0) {
-                return Err(invalid("config.bedrockBlock", "Opal chains start at Bedrock: must be 0".into()));
+                return Err(invalid(
+                    "config.bedrockBlock",
+                    "Opal chains start at Bedrock: must be 0".into(),
+                ));
             }
             // op-reth derives the L1-named forks from the OP ones; a genesis that names both must agree.
             for (field, given, derived) in [
@@ -164,17 +178,27 @@ impl ChainSpec {
                 ("config.pragueTime", cfg.prague_time, forks.isthmus),
             ] {
                 if given.is_some() && given != derived {
-                    return Err(invalid(field, format!("is {given:?} but the matching OP fork is {derived:?}")));
+                    return Err(invalid(
+                        field,
+                        format!("is {given:?} but the matching OP fork is {derived:?}"),
+                    ));
                 }
             }
             let get = |v: Option<u64>, field: &'static str| {
-                v.filter(|v| *v > 0).ok_or_else(|| invalid(field, "missing or zero".into()))
+                v.filter(|v| *v > 0)
+                    .ok_or_else(|| invalid(field, "missing or zero".into()))
             };
             let base_fee = OpBaseFeeConfig {
                 elasticity: get(fee.eip1559_elasticity, "config.optimism.eip1559Elasticity")?,
-                denominator: get(fee.eip1559_denominator, "config.optimism.eip1559Denominator")?,
+                denominator: get(
+                    fee.eip1559_denominator,
+                    "config.optimism.eip1559Denominator",
+                )?,
                 denominator_canyon: match forks.canyon {
-                    Some(_) => get(fee.eip1559_denominator_canyon, "config.optimism.eip1559DenominatorCanyon")?,
+                    Some(_) => get(
+                        fee.eip1559_denominator_canyon,
+                        "config.optimism.eip1559DenominatorCanyon",
+                    )?,
                     None => fee.eip1559_denominator_canyon.unwrap_or(0),
                 },
             };
@@ -192,14 +216,24 @@ impl ChainSpec {
                 cancun_time: cfg.cancun_time,
                 prague_time: cfg.prague_time,
             };
-            let fee = OpBaseFeeConfig { elasticity: 2, denominator: 8, denominator_canyon: 8 };
+            let fee = OpBaseFeeConfig {
+                elasticity: 2,
+                denominator: 8,
+                denominator_canyon: 8,
+            };
             (None, fee, eth)
         };
         let chain_id = cfg.chain_id;
         if op_forks.is_some() && chain_id == 0 {
             return Err(invalid("config.chainId", "missing or zero".into()));
         }
-        Ok(Self { genesis, chain_id, eth_forks, op_forks, base_fee })
+        Ok(Self {
+            genesis,
+            chain_id,
+            eth_forks,
+            op_forks,
+            base_fee,
+        })
     }
 
     /// The OP fork schedule (all forks inactive for a plain Ethereum genesis).

@@ -131,7 +131,11 @@ impl ForkSchedule {
 
     /// The newest OP fork active at `timestamp` (`None` = Bedrock).
     pub fn latest_op_fork(&self, timestamp: u64) -> Option<Fork> {
-        Fork::OP_FORKS.iter().rev().copied().find(|f| self.is_active(*f, timestamp))
+        Fork::OP_FORKS
+            .iter()
+            .rev()
+            .copied()
+            .find(|f| self.is_active(*f, timestamp))
     }
 
     /// Checks that every scheduled fork comes no earlier than the forks before it.
@@ -160,7 +164,10 @@ mod tests {
 
     #[test]
     fn activation_is_by_timestamp() {
-        let s = ForkSchedule { ecotone: Some(100), ..Default::default() };
+        let s = ForkSchedule {
+            ecotone: Some(100),
+            ..Default::default()
+        };
         assert!(!s.is_active(Fork::Ecotone, 99));
         assert!(s.is_active(Fork::Ecotone, 100));
         assert!(s.is_activation_block(Fork::Ecotone, 98, 100));
@@ -173,9 +180,18 @@ mod tests {
         let s = ForkSchedule::all_through_isthmus();
         assert_eq!(s.latest_op_fork(0), Some(Fork::Isthmus));
         assert!(s.check_order().is_ok());
-        let bad = ForkSchedule { canyon: Some(10), ecotone: Some(5), regolith: Some(0), delta: Some(10), ..Default::default() };
+        let bad = ForkSchedule {
+            canyon: Some(10),
+            ecotone: Some(5),
+            regolith: Some(0),
+            delta: Some(10),
+            ..Default::default()
+        };
         assert_eq!(bad.check_order(), Err((Fork::Delta, Fork::Ecotone)));
-        let gap = ForkSchedule { ecotone: Some(0), ..Default::default() };
+        let gap = ForkSchedule {
+            ecotone: Some(0),
+            ..Default::default()
+        };
         assert_eq!(gap.check_order(), Err((Fork::Delta, Fork::Ecotone)));
     }
 }

@@ -30,13 +30,22 @@ pub fn trie_account(account: &GenesisAccount) -> TrieAccount {
         account.nonce.unwrap_or_default(),
         account.balance,
         account_storage_root(account),
-        account.code.as_ref().filter(|c| !c.is_empty()).map_or(KECCAK_EMPTY, keccak256),
+        account
+            .code
+            .as_ref()
+            .filter(|c| !c.is_empty())
+            .map_or(KECCAK_EMPTY, keccak256),
     )
 }
 
 /// The state root of the genesis alloc, computed from scratch.
 pub fn genesis_state_root(spec: &ChainSpec) -> B256 {
-    root::state_root_unhashed(spec.genesis.alloc.iter().map(|(a, acc)| (*a, trie_account(acc))))
+    root::state_root_unhashed(
+        spec.genesis
+            .alloc
+            .iter()
+            .map(|(a, acc)| (*a, trie_account(acc))),
+    )
 }
 
 /// The storage root of the L2ToL1MessagePasser in the genesis alloc.
@@ -55,11 +64,17 @@ pub fn genesis_header(spec: &ChainSpec, state_root: B256, message_passer_root: B
     let g = &spec.genesis;
     let ts = g.timestamp;
     let number = g.number.unwrap_or_default();
-    let base_fee_per_gas = spec
-        .is_london(number)
-        .then(|| g.base_fee_per_gas.map(|b| b as u64).unwrap_or(INITIAL_BASE_FEE));
+    let base_fee_per_gas = spec.is_london(number).then(|| {
+        g.base_fee_per_gas
+            .map(|b| b as u64)
+            .unwrap_or(INITIAL_BASE_FEE)
+    });
     let withdrawals_root = spec.is_shanghai(ts).then(|| {
-        if spec.is_active(Fork::Isthmus, ts) { message_passer_root } else { EMPTY_ROOT_HASH }
+        if spec.is_active(Fork::Isthmus, ts) {
+            message_passer_root
+        } else {
+            EMPTY_ROOT_HASH
+        }
     });
     let cancun = spec.is_cancun(ts);
     Header {
@@ -91,5 +106,9 @@ pub fn genesis_header(spec: &ChainSpec, state_root: B256, message_passer_root: B
 
 /// Convenience: the genesis header computed entirely from the spec's alloc.
 pub fn compute_genesis_header(spec: &ChainSpec) -> Header {
-    genesis_header(spec, genesis_state_root(spec), message_passer_storage_root(spec))
+    genesis_header(
+        spec,
+        genesis_state_root(spec),
+        message_passer_storage_root(spec),
+    )
 }

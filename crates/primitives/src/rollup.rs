@@ -194,22 +194,30 @@ pub struct RollupConfig {
 impl RollupConfig {
     /// Reads and checks a rollup.json file.
     pub fn from_file(path: &Path) -> Result<Self, RollupConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| RollupConfigError::Io { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| RollupConfigError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::from_json(&text, path)
     }
 
     /// Parses and checks rollup.json text; `path` is used in error messages.
     pub fn from_json(text: &str, path: &Path) -> Result<Self, RollupConfigError> {
-        let cfg: Self = serde_json::from_str(text)
-            .map_err(|source| RollupConfigError::Json { path: path.to_owned(), source })?;
+        let cfg: Self = serde_json::from_str(text).map_err(|source| RollupConfigError::Json {
+            path: path.to_owned(),
+            source,
+        })?;
         cfg.check(path)?;
         Ok(cfg)
     }
 
     fn check(&self, path: &Path) -> Result<(), RollupConfigError> {
         let bad = |field, reason: &str| {
-            Err(RollupConfigError::Invalid { path: path.to_owned(), field, reason: reason.into() })
+            Err(RollupConfigError::Invalid {
+                path: path.to_owned(),
+                field,
+                reason: reason.into(),
+            })
         };
         if self.block_time == 0 {
             return bad("block_time", "must be non-zero");
@@ -242,7 +250,11 @@ impl RollupConfig {
             return Err(RollupConfigError::Invalid {
                 path: path.to_owned(),
                 field: "*_time",
-                reason: format!("{}_time is set earlier than (or without) {}_time", b.name(), a.name()),
+                reason: format!(
+                    "{}_time is set earlier than (or without) {}_time",
+                    b.name(),
+                    a.name()
+                ),
             });
         }
         Ok(())
@@ -273,29 +285,70 @@ impl RollupConfig {
         path: &Path,
     ) -> Result<(), RollupConfigError> {
         let bad = |field, reason: String| {
-            Err(RollupConfigError::Invalid { path: path.to_owned(), field, reason })
+            Err(RollupConfigError::Invalid {
+                path: path.to_owned(),
+                field,
+                reason,
+            })
         };
         let Some(mut forks) = spec.op_forks else {
-            return bad("l2_chain_id", "genesis.json has no `optimism` config section".into());
+            return bad(
+                "l2_chain_id",
+                "genesis.json has no `optimism` config section".into(),
+            );
         };
         forks.attribution = None;
         if self.l2_chain_id != spec.chain_id {
-            return bad("l2_chain_id", format!("{} but genesis.json has chainId {}", self.l2_chain_id, spec.chain_id));
+            return bad(
+                "l2_chain_id",
+                format!(
+                    "{} but genesis.json has chainId {}",
+                    self.l2_chain_id, spec.chain_id
+                ),
+            );
         }
         if self.forks() != forks {
-            return bad("*_time", format!("fork times {:?} differ from genesis.json {:?}", self.forks(), forks));
+            return bad(
+                "*_time",
+                format!(
+                    "fork times {:?} differ from genesis.json {:?}",
+                    self.forks(),
+                    forks
+                ),
+            );
         }
         if self.genesis.l2_time != spec.genesis.timestamp {
-            return bad("genesis.l2_time", format!("{} but genesis.json timestamp is {}", self.genesis.l2_time, spec.genesis.timestamp));
+            return bad(
+                "genesis.l2_time",
+                format!(
+                    "{} but genesis.json timestamp is {}",
+                    self.genesis.l2_time, spec.genesis.timestamp
+                ),
+            );
         }
         if self.genesis.l2.number != spec.genesis.number.unwrap_or_default() {
-            return bad("genesis.l2.number", "differs from genesis.json number".into());
+            return bad(
+                "genesis.l2.number",
+                "differs from genesis.json number".into(),
+            );
         }
         if self.genesis.l2.hash != genesis_hash {
-            return bad("genesis.l2.hash", format!("{} but genesis.json hashes to {genesis_hash}", self.genesis.l2.hash));
+            return bad(
+                "genesis.l2.hash",
+                format!(
+                    "{} but genesis.json hashes to {genesis_hash}",
+                    self.genesis.l2.hash
+                ),
+            );
         }
         if self.genesis.system_config.gas_limit != spec.genesis.gas_limit {
-            return bad("genesis.system_config.gasLimit", format!("{} but genesis.json gasLimit is {}", self.genesis.system_config.gas_limit, spec.genesis.gas_limit));
+            return bad(
+                "genesis.system_config.gasLimit",
+                format!(
+                    "{} but genesis.json gasLimit is {}",
+                    self.genesis.system_config.gas_limit, spec.genesis.gas_limit
+                ),
+            );
         }
         Ok(())
     }
@@ -303,7 +356,8 @@ impl RollupConfig {
     /// The Ecotone fee scalars packed in `system_config.scalar`: `(base_fee_scalar, blob_base_fee_scalar)`.
     pub fn fee_scalars(&self) -> (u32, u32) {
         let s = self.genesis.system_config.scalar.0;
-        let word = |r: std::ops::Range<usize>| u32::from_be_bytes(s[r].try_into().unwrap_or([0; 4]));
+        let word =
+            |r: std::ops::Range<usize>| u32::from_be_bytes(s[r].try_into().unwrap_or([0; 4]));
         match s[0] {
             1 => (word(28..32), word(24..28)),
             0 if s[1..28].iter().all(|b| *b == 0) => (word(28..32), 0),
@@ -313,7 +367,9 @@ impl RollupConfig {
 
     /// The Isthmus operator fee parameters `(scalar, constant)`.
     pub fn operator_fee(&self) -> (u32, u64) {
-        let Some(p) = self.genesis.system_config.operator_fee_params else { return (0, 0) };
+        let Some(p) = self.genesis.system_config.operator_fee_params else {
+            return (0, 0);
+        };
         let b = p.0;
         let scalar = u32::from_be_bytes([b[20], b[21], b[22], b[23]]);
         let constant = u64::from_be_bytes([b[24], b[25], b[26], b[27], b[28], b[29], b[30], b[31]]);

@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use alloy::primitives::{B256, b256};
-use opal_primitives::{ChainSpec, genesis_header::{compute_genesis_header, genesis_state_root}};
+use opal_primitives::{
+    ChainSpec,
+    genesis_header::{compute_genesis_header, genesis_state_root},
+};
 
 fn fixture(name: &str) -> PathBuf {
     let dir = std::env::var("OPAL_FIXTURES")
@@ -31,8 +34,14 @@ fn hash(spec: &ChainSpec) -> B256 {
 #[test]
 fn mainnet_genesis_hash_and_state_root() {
     let spec = load("mainnet.json", None);
-    assert_eq!(genesis_state_root(&spec), b256!("0xd7f8974fb5ac78d9ac099b9ad5018bedc2ce0a72dad1827a1709da30580f0544"));
-    assert_eq!(hash(&spec), b256!("0xd4e56740f876aef8c010b86a40d5f56745a118d0906a34e69aec8c0db1cb8fa3"));
+    assert_eq!(
+        genesis_state_root(&spec),
+        b256!("0xd7f8974fb5ac78d9ac099b9ad5018bedc2ce0a72dad1827a1709da30580f0544")
+    );
+    assert_eq!(
+        hash(&spec),
+        b256!("0xd4e56740f876aef8c010b86a40d5f56745a118d0906a34e69aec8c0db1cb8fa3")
+    );
 }
 
 #[test]
@@ -43,7 +52,10 @@ fn sepolia_genesis_hash() {
         "istanbulBlock": 0, "muirGlacierBlock": 0, "berlinBlock": 0, "londonBlock": 0,
         "mergeNetsplitBlock": 1735371, "shanghaiTime": 1677557088u64, "cancunTime": 1706655072u64});
     let spec = load("sepolia.json", Some(cfg));
-    assert_eq!(hash(&spec), b256!("0x25a5cc106eea7138acab33231d7160d69cb777ee0c2c553fcddf5138993e6dd9"));
+    assert_eq!(
+        hash(&spec),
+        b256!("0x25a5cc106eea7138acab33231d7160d69cb777ee0c2c553fcddf5138993e6dd9")
+    );
 }
 
 #[test]
@@ -54,7 +66,10 @@ fn holesky_genesis_hash() {
         "istanbulBlock": 0, "berlinBlock": 0, "londonBlock": 0, "mergeNetsplitBlock": 0,
         "terminalTotalDifficulty": 0, "shanghaiTime": 1696000704u64, "cancunTime": 1707305664u64});
     let spec = load("holesky.json", Some(cfg));
-    assert_eq!(hash(&spec), b256!("0xb5f7f912443c940f21fd611f12828d75b534364ed9e95ca4e307729a4661bde4"));
+    assert_eq!(
+        hash(&spec),
+        b256!("0xb5f7f912443c940f21fd611f12828d75b534364ed9e95ca4e307729a4661bde4")
+    );
 }
 
 #[test]
@@ -64,5 +79,8 @@ fn hoodi_genesis_hash_with_cancun_at_genesis() {
     let header = compute_genesis_header(&spec);
     assert!(header.withdrawals_root.is_some() && header.blob_gas_used == Some(0));
     assert!(header.parent_beacon_block_root.is_some() && header.requests_hash.is_none());
-    assert_eq!(header.hash_slow(), b256!("0xbbe312868b376a3001692a646dd2d7d1e4406380dfd86b98aa8a34d1557c971b"));
+    assert_eq!(
+        header.hash_slow(),
+        b256!("0xbbe312868b376a3001692a646dd2d7d1e4406380dfd86b98aa8a34d1557c971b")
+    );
 }

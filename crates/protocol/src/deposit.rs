@@ -5,7 +5,8 @@ use alloy::primitives::{Address, B256, Bytes, Log, TxKind, U256, b256};
 use op_alloy::consensus::{TxDeposit, UserDepositSource};
 
 /// `keccak("TransactionDeposited(address,address,uint256,bytes)")`.
-pub const DEPOSIT_EVENT_TOPIC: B256 = b256!("0xb3813568d9991fc951961fcb4c784893574240a28925604d09fc577c55bb7c32");
+pub const DEPOSIT_EVENT_TOPIC: B256 =
+    b256!("0xb3813568d9991fc951961fcb4c784893574240a28925604d09fc577c55bb7c32");
 
 /// Why a log is not a valid deposit.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -33,7 +34,12 @@ fn address_topic(t: &B256) -> Result<Address, DepositError> {
 
 /// Decodes a deposit log emitted by `portal` at `log_index` (counted over all logs of the L1 block)
 /// in the L1 block `l1_block_hash`.
-pub fn decode_deposit_log(log: &Log, portal: Address, l1_block_hash: B256, log_index: u64) -> Result<TxDeposit, DepositError> {
+pub fn decode_deposit_log(
+    log: &Log,
+    portal: Address,
+    l1_block_hash: B256,
+    log_index: u64,
+) -> Result<TxDeposit, DepositError> {
     let topics = log.topics();
     if log.address != portal || topics.len() != 4 || topics[0] != DEPOSIT_EVENT_TOPIC {
         return Err(DepositError::NotDeposit);
@@ -53,7 +59,9 @@ pub fn decode_deposit_log(log: &Log, portal: Address, l1_block_hash: B256, log_i
         return Err(DepositError::Malformed("bytes offset is not 32"));
     }
     let len = U256::from_be_slice(&data[32..64]);
-    let len: usize = len.try_into().map_err(|_| DepositError::Malformed("length overflows"))?;
+    let len: usize = len
+        .try_into()
+        .map_err(|_| DepositError::Malformed("length overflows"))?;
     let padded = len.div_ceil(32) * 32;
     if data.len() != 64 + padded {
         return Err(DepositError::Malformed("length does not match the data"));
@@ -70,11 +78,17 @@ pub fn decode_deposit_log(log: &Log, portal: Address, l1_block_hash: B256, log_i
     let mut gas = [0u8; 8];
     gas.copy_from_slice(&opaque[64..72]);
     let is_creation = opaque[72] != 0;
-    let mint: u128 = mint.try_into().map_err(|_| DepositError::Malformed("mint above 2^128"))?;
+    let mint: u128 = mint
+        .try_into()
+        .map_err(|_| DepositError::Malformed("mint above 2^128"))?;
     Ok(TxDeposit {
         source_hash: UserDepositSource::new(l1_block_hash, log_index).source_hash(),
         from,
-        to: if is_creation { TxKind::Create } else { TxKind::Call(to) },
+        to: if is_creation {
+            TxKind::Create
+        } else {
+            TxKind::Call(to)
+        },
         mint,
         value,
         gas_limit: u64::from_be_bytes(gas),
@@ -96,7 +110,12 @@ mod tests {
         Log {
             address: portal,
             data: LogData::new_unchecked(
-                vec![DEPOSIT_EVENT_TOPIC, B256::left_padding_from(&[1; 20]), B256::left_padding_from(&[2; 20]), B256::ZERO],
+                vec![
+                    DEPOSIT_EVENT_TOPIC,
+                    B256::left_padding_from(&[1; 20]),
+                    B256::left_padding_from(&[2; 20]),
+                    B256::ZERO,
+                ],
                 data.into(),
             ),
         }
@@ -113,21 +132,42 @@ mod tests {
 
     #[test]
     fn topic_is_the_event_signature() {
-        assert_eq!(keccak256("TransactionDeposited(address,address,uint256,bytes)"), DEPOSIT_EVENT_TOPIC);
+        assert_eq!(
+            keccak256("TransactionDeposited(address,address,uint256,bytes)"),
+            DEPOSIT_EVENT_TOPIC
+        );
     }
 
     #[test]
     fn decodes_call_and_create() {
         let portal = Address::repeat_byte(9);
         let l1 = B256::repeat_byte(7);
-        let tx = decode_deposit_log(&log(portal, &opaque(5, 3, 100_000, false, b"hi")), portal, l1, 4).unwrap();
-        assert_eq!((tx.mint, tx.value, tx.gas_limit), (5, U256::from(3), 100_000));
+        let tx = decode_deposit_log(
+            &log(portal, &opaque(5, 3, 100_000, false, b"hi")),
+            portal,
+            l1,
+            4,
+        )
+        .unwrap();
+        assert_eq!(
+            (tx.mint, tx.value, tx.gas_limit),
+            (5, U256::from(3), 100_000)
+        );
         assert_eq!(tx.to, TxKind::Call(Address::repeat_byte(2)));
         assert_eq!(tx.from, Address::repeat_byte(1));
         assert_eq!(tx.input.as_ref(), b"hi");
         let inner = keccak256([l1.as_slice(), &U256::from(4).to_be_bytes::<32>()].concat());
-        assert_eq!(tx.source_hash, keccak256([[0u8; 32].as_slice(), inner.as_slice()].concat()));
-        let tx = decode_deposit_log(&log(portal, &opaque(0, 0, 21_000, true, &[])), portal, l1, 0).unwrap();
+        assert_eq!(
+            tx.source_hash,
+            keccak256([[0u8; 32].as_slice(), inner.as_slice()].concat())
+        );
+        let tx = decode_deposit_log(
+            &log(portal, &opaque(0, 0, 21_000, true, &[])),
+            portal,
+            l1,
+            0,
+        )
+        .unwrap();
         assert_eq!(tx.to, TxKind::Create);
     }
 
@@ -135,13 +175,22 @@ mod tests {
     fn rejects_malformed() {
         let portal = Address::repeat_byte(9);
         let good = log(portal, &opaque(1, 1, 1, false, &[]));
-        assert_eq!(decode_deposit_log(&good, Address::ZERO, B256::ZERO, 0), Err(DepositError::NotDeposit));
+        assert_eq!(
+            decode_deposit_log(&good, Address::ZERO, B256::ZERO, 0),
+            Err(DepositError::NotDeposit)
+        );
         let short = log(portal, &[0u8; 72]);
-        assert!(matches!(decode_deposit_log(&short, portal, B256::ZERO, 0), Err(DepositError::Malformed(_))));
+        assert!(matches!(
+            decode_deposit_log(&short, portal, B256::ZERO, 0),
+            Err(DepositError::Malformed(_))
+        ));
         let mut bad = good.clone();
         let mut d = bad.data.data.to_vec();
         d.truncate(70);
         bad.data = LogData::new_unchecked(bad.data.topics().to_vec(), d.into());
-        assert!(matches!(decode_deposit_log(&bad, portal, B256::ZERO, 0), Err(DepositError::Malformed(_))));
+        assert!(matches!(
+            decode_deposit_log(&bad, portal, B256::ZERO, 0),
+            Err(DepositError::Malformed(_))
+        ));
     }
 }

@@ -98,9 +98,16 @@ impl L1BlockInfo {
 
     /// The calldata layout for a block at `timestamp`: the activation block of a fork still uses
     /// the previous fork's layout.
-    pub fn encode_for(&self, forks: &ForkSchedule, parent_timestamp: u64, timestamp: u64) -> Result<Vec<u8>, L1InfoError> {
-        let isthmus = forks.is_active(Fork::Isthmus, timestamp) && !forks.is_activation_block(Fork::Isthmus, parent_timestamp, timestamp);
-        let ecotone = forks.is_active(Fork::Ecotone, timestamp) && !forks.is_activation_block(Fork::Ecotone, parent_timestamp, timestamp);
+    pub fn encode_for(
+        &self,
+        forks: &ForkSchedule,
+        parent_timestamp: u64,
+        timestamp: u64,
+    ) -> Result<Vec<u8>, L1InfoError> {
+        let isthmus = forks.is_active(Fork::Isthmus, timestamp)
+            && !forks.is_activation_block(Fork::Isthmus, parent_timestamp, timestamp);
+        let ecotone = forks.is_active(Fork::Ecotone, timestamp)
+            && !forks.is_activation_block(Fork::Ecotone, parent_timestamp, timestamp);
         if isthmus {
             Ok(self.encode_isthmus())
         } else if ecotone || forks.is_active(Fork::Isthmus, timestamp) {
@@ -112,16 +119,23 @@ impl L1BlockInfo {
 
     /// Decodes Ecotone or Isthmus calldata.
     pub fn decode(data: &[u8]) -> Result<Self, L1InfoError> {
-        let sel = data.get(..4).ok_or(L1InfoError::Length { got: data.len(), want: ECOTONE_LEN })?;
+        let sel = data.get(..4).ok_or(L1InfoError::Length {
+            got: data.len(),
+            want: ECOTONE_LEN,
+        })?;
         let want = match sel {
             s if s == ECOTONE_SELECTOR => ECOTONE_LEN,
             s if s == ISTHMUS_SELECTOR => ISTHMUS_LEN,
             s => return Err(L1InfoError::Selector(alloy::primitives::hex::encode(s))),
         };
         if data.len() != want {
-            return Err(L1InfoError::Length { got: data.len(), want });
+            return Err(L1InfoError::Length {
+                got: data.len(),
+                want,
+            });
         }
-        let u32_at = |i: usize| u32::from_be_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
+        let u32_at =
+            |i: usize| u32::from_be_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
         let u64_at = |i: usize| {
             let mut b = [0u8; 8];
             b.copy_from_slice(&data[i..i + 8]);
@@ -198,7 +212,14 @@ mod tests {
         assert_eq!(&e[28..36], &0x1122u64.to_be_bytes());
         assert_eq!(&e[100..132], info.block_hash.as_slice());
         let dec = L1BlockInfo::decode(&e).unwrap();
-        assert_eq!(dec, L1BlockInfo { operator_fee_scalar: 0, operator_fee_constant: 0, ..info });
+        assert_eq!(
+            dec,
+            L1BlockInfo {
+                operator_fee_scalar: 0,
+                operator_fee_constant: 0,
+                ..info
+            }
+        );
         let i = info.encode_isthmus();
         assert_eq!(i.len(), ISTHMUS_LEN);
         assert_eq!(&i[164..168], &7u32.to_be_bytes());
@@ -209,16 +230,35 @@ mod tests {
 
     #[test]
     fn rejects_bad_calldata() {
-        assert!(matches!(L1BlockInfo::decode(&[1, 2, 3, 4]), Err(L1InfoError::Selector(_))));
+        assert!(matches!(
+            L1BlockInfo::decode(&[1, 2, 3, 4]),
+            Err(L1InfoError::Selector(_))
+        ));
         let mut e = sample().encode_isthmus();
         e.pop();
-        assert_eq!(L1BlockInfo::decode(&e), Err(L1InfoError::Length { got: 175, want: 176 }));
+        assert_eq!(
+            L1BlockInfo::decode(&e),
+            Err(L1InfoError::Length {
+                got: 175,
+                want: 176
+            })
+        );
         assert!(L1BlockInfo::decode(&[]).is_err());
     }
 
     #[test]
     fn activation_block_uses_previous_layout() {
-        let forks = ForkSchedule { regolith: Some(0), canyon: Some(0), delta: Some(0), ecotone: Some(0), isthmus: Some(10), fjord: Some(0), granite: Some(0), holocene: Some(0), ..Default::default() };
+        let forks = ForkSchedule {
+            regolith: Some(0),
+            canyon: Some(0),
+            delta: Some(0),
+            ecotone: Some(0),
+            isthmus: Some(10),
+            fjord: Some(0),
+            granite: Some(0),
+            holocene: Some(0),
+            ..Default::default()
+        };
         let info = sample();
         assert_eq!(info.encode_for(&forks, 8, 10).unwrap().len(), ECOTONE_LEN);
         assert_eq!(info.encode_for(&forks, 10, 12).unwrap().len(), ISTHMUS_LEN);
@@ -236,8 +276,20 @@ mod tests {
         assert_eq!(tx.gas_limit, 1_000_000);
         assert!(!tx.is_system_transaction);
         // sourceHash = keccak(bytes32(1) ++ keccak(l1Hash ++ bytes32(seq)))
-        let inner = alloy::primitives::keccak256([info.block_hash.as_slice(), &U256::from(3).to_be_bytes::<32>()].concat());
-        let want = alloy::primitives::keccak256([U256::from(1).to_be_bytes::<32>().as_slice(), inner.as_slice()].concat());
+        let inner = alloy::primitives::keccak256(
+            [
+                info.block_hash.as_slice(),
+                &U256::from(3).to_be_bytes::<32>(),
+            ]
+            .concat(),
+        );
+        let want = alloy::primitives::keccak256(
+            [
+                U256::from(1).to_be_bytes::<32>().as_slice(),
+                inner.as_slice(),
+            ]
+            .concat(),
+        );
         assert_eq!(tx.source_hash, want);
     }
 }

@@ -26,10 +26,18 @@ impl Store {
             while let Some(next) = storage_iter.peek() {
                 let (sk, sv) = match next {
                     Ok((sk, sv)) => (*sk.value(), *sv.value()),
-                    Err(_) => return Err(StoreError::Corrupt { table: "storage", reason: "unreadable entry".into() }),
+                    Err(_) => {
+                        return Err(StoreError::Corrupt {
+                            table: "storage",
+                            reason: "unreadable entry".into(),
+                        });
+                    }
                 };
                 if sk[..32] < h[..] {
-                    return Err(StoreError::Corrupt { table: "storage", reason: "slot of a missing account".into() });
+                    return Err(StoreError::Corrupt {
+                        table: "storage",
+                        reason: "slot of a missing account".into(),
+                    });
                 }
                 if sk[..32] != h[..] {
                     break;
@@ -43,7 +51,11 @@ impl Store {
             if storage_root != a.storage_root {
                 return Err(StoreError::Corrupt {
                     table: "accounts",
-                    reason: format!("account {} records storage root {} but its storage hashes to {storage_root}", B256::from(h), a.storage_root),
+                    reason: format!(
+                        "account {} records storage root {} but its storage hashes to {storage_root}",
+                        B256::from(h),
+                        a.storage_root
+                    ),
                 });
             }
             buf.clear();
@@ -51,16 +63,25 @@ impl Store {
             hb.add_leaf(Nibbles::unpack(h), &buf);
         }
         if storage_iter.next().is_some() {
-            return Err(StoreError::Corrupt { table: "storage", reason: "slot of a missing account".into() });
+            return Err(StoreError::Corrupt {
+                table: "storage",
+                reason: "slot of a missing account".into(),
+            });
         }
         let root = hb.root();
         let reader = self.latest()?;
         if let Some(head) = reader.head()? {
-            let header = reader.header(head)?.ok_or(StoreError::Corrupt { table: "headers", reason: format!("head {head} has no header") })?;
+            let header = reader.header(head)?.ok_or(StoreError::Corrupt {
+                table: "headers",
+                reason: format!("head {head} has no header"),
+            })?;
             if header.state_root != root {
                 return Err(StoreError::Corrupt {
                     table: "accounts",
-                    reason: format!("state hashes to {root} but head {head} records {}", header.state_root),
+                    reason: format!(
+                        "state hashes to {root} but head {head} records {}",
+                        header.state_root
+                    ),
                 });
             }
         }

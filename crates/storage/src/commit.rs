@@ -57,6 +57,8 @@ pub struct StateRoots {
     pub state_root: B256,
     /// Storage root of the L2ToL1MessagePasser (the Isthmus `withdrawalsRoot`).
     pub message_passer_storage_root: B256,
+    /// Time spent computing the storage and state roots (for metrics and benchmarks).
+    pub root_time: std::time::Duration,
 }
 
 /// A sealed block as the store keeps it.
@@ -95,13 +97,19 @@ impl Store {
             (None, 0) => {}
             (Some(p), n) if n == p + 1 => {}
             (p, n) => {
-                return Err(StoreError::NotNext { number: n, reason: format!("head is {p:?}") });
+                return Err(StoreError::NotNext {
+                    number: n,
+                    reason: format!("head is {p:?}"),
+                });
             }
         }
         let roots = apply_state(&txn, number, changes)?;
         let block = seal(roots)?;
         if block.header.number != number {
-            return Err(StoreError::Rejected(format!("sealed block has number {}", block.header.number)));
+            return Err(StoreError::Rejected(format!(
+                "sealed block has number {}",
+                block.header.number
+            )));
         }
         if let Some(p) = parent {
             let canonical = txn.open_table(tables::CANONICAL).db()?;
@@ -109,7 +117,10 @@ impl Store {
             if parent_hash != Some(block.header.parent_hash) {
                 return Err(StoreError::NotNext {
                     number,
-                    reason: format!("parent hash {} is not the head's {parent_hash:?}", block.header.parent_hash),
+                    reason: format!(
+                        "parent hash {} is not the head's {parent_hash:?}",
+                        block.header.parent_hash
+                    ),
                 });
             }
         }
@@ -130,7 +141,10 @@ impl Store {
             // Compute what this genesis would be without writing it, and compare.
             let block = seal(scratch_roots(alloc)?)?;
             if block.hash != existing {
-                return Err(StoreError::GenesisMismatch { existing, requested: block.hash });
+                return Err(StoreError::GenesisMismatch {
+                    existing,
+                    requested: block.hash,
+                });
             }
             return Ok(block);
         }
@@ -149,7 +163,11 @@ fn scratch_roots(alloc: &StateChanges) -> Result<StateRoots, StoreError> {
 }
 
 /// Applies state changes with changesets, updates trie nodes, and returns the new roots.
-pub(crate) fn apply_state(txn: &WriteTransaction, number: u64, changes: &StateChanges) -> Result<StateRoots, StoreError> {
+pub(crate) fn apply_state(
+    txn: &WriteTransaction,
+    number: u64,
+    changes: &StateChanges,
+) -> Result<StateRoots, StoreError> {
     let block = number.to_be_bytes();
     let mut accounts = txn.open_table(tables::ACCOUNTS).db()?;
     let mut storage = txn.open_table(tables::STORAGE).db()?;
@@ -160,7 +178,8 @@ pub(crate) fn apply_state(txn: &WriteTransaction, number: u64, changes: &StateCh
     let mut storage_changes = txn.open_table(tables::STORAGE_CHANGES).db()?;
 
     // Touched accounts, by hashed address: new fields (None = removed) and storage state.
-    let mut touched: BTreeMap<B256, (Option<Option<AccountState>>, Vec<Nibbles>, bool)> = BTreeMap::new();
+    let mut touched: BTreeMap<B256, (Option<Option<AccountState>>, Vec<Nibbles>, bool)> =
+        BTreeMap::new();
     for (address, info) in &changes.accounts {
         let entry = touched.entry(keccak256(address)).or_default();
         entry.0 = Some(*info);
@@ -226,26 +245,44 @@ pub(crate) fn apply_state(txn: &WriteTransaction, number: u64, changes: &StateCh
     }
 
     // Storage roots, then account records.
+    let mut root_time = std::time::Duration::ZERO;
     let mut account_keys = Vec::with_capacity(touched.len());
     for (h, (info, changed_slots, wipe)) in touched {
         let prev = accounts.get(&h.0).db()?.map(|v| decode_account(v.value()));
         let storage_root = if changed_slots.is_empty() && !wipe {
             prev.map_or(EMPTY_ROOT_HASH, |p| p.storage_root)
         } else {
+            let started = std::time::Instant::now();
             let out = compute_root(
-                &mut NodeReader { table: &storage_trie, prefix: h.as_slice() },
-                &mut StorageLeaves { table: &storage, account: h },
+                &mut NodeReader {
+                    table: &storage_trie,
+                    prefix: h.as_slice(),
+                },
+                &mut StorageLeaves {
+                    table: &storage,
+                    account: h,
+                },
                 &PrefixSet::new(changed_slots),
             )?;
+            root_time += started.elapsed();
             apply_trie_updates(&mut storage_trie, h.as_slice(), &out.updates).db()?;
             out.root
         };
         let new = match info {
             Some(None) => None,
-            Some(Some(a)) => Some(StoredAccount { nonce: a.nonce, balance: a.balance, code_hash: a.code_hash, storage_root }),
+            Some(Some(a)) => Some(StoredAccount {
+                nonce: a.nonce,
+                balance: a.balance,
+                code_hash: a.code_hash,
+                storage_root,
+            }),
             None => Some(match prev {
                 Some(p) => StoredAccount { storage_root, ..p },
-                None => StoredAccount { code_hash: alloy_trie::KECCAK_EMPTY, storage_root, ..Default::default() },
+                None => StoredAccount {
+                    code_hash: alloy_trie::KECCAK_EMPTY,
+                    storage_root,
+                    ..Default::default()
+                },
             }),
         };
         if new == prev {
@@ -253,9 +290,13 @@ pub(crate) fn apply_state(txn: &WriteTransaction, number: u64, changes: &StateCh
         }
         let hist: [u8; 40] = key(&[h.as_slice(), &block]);
         if account_history.get(&hist).db()?.is_none() {
-            let prev_bytes = prev.map(|p| encode_account(&p).to_vec()).unwrap_or_default();
+            let prev_bytes = prev
+                .map(|p| encode_account(&p).to_vec())
+                .unwrap_or_default();
             account_history.insert(&hist, prev_bytes.as_slice()).db()?;
-            account_changes.insert(&key::<40>(&[&block, h.as_slice()]), ()).db()?;
+            account_changes
+                .insert(&key::<40>(&[&block, h.as_slice()]), ())
+                .db()?;
         }
         match new {
             Some(a) => accounts.insert(&h.0, &encode_account(&a)).db()?,
@@ -272,36 +313,71 @@ pub(crate) fn apply_state(txn: &WriteTransaction, number: u64, changes: &StateCh
     }
 
     let mut account_trie = txn.open_table(tables::ACCOUNT_TRIE).db()?;
+    let started = std::time::Instant::now();
     let out = compute_root(
-        &mut NodeReader { table: &account_trie, prefix: &[] },
+        &mut NodeReader {
+            table: &account_trie,
+            prefix: &[],
+        },
         &mut AccountLeaves(&accounts),
         &PrefixSet::new(account_keys),
     )?;
+    root_time += started.elapsed();
     apply_trie_updates(&mut account_trie, &[], &out.updates).db()?;
     let mp = keccak256(opal_primitives::addresses::L2_TO_L1_MESSAGE_PASSER);
-    let message_passer_storage_root =
-        accounts.get(&mp.0).db()?.map_or(EMPTY_ROOT_HASH, |v| decode_account(v.value()).storage_root);
-    Ok(StateRoots { state_root: out.root, message_passer_storage_root })
+    let message_passer_storage_root = accounts
+        .get(&mp.0)
+        .db()?
+        .map_or(EMPTY_ROOT_HASH, |v| decode_account(v.value()).storage_root);
+    Ok(StateRoots {
+        state_root: out.root,
+        message_passer_storage_root,
+        root_time,
+    })
 }
 
 fn write_block(txn: &WriteTransaction, block: &BlockRecord) -> Result<(), StoreError> {
     let n = block.header.number;
     let mut rlp = Vec::with_capacity(600);
     block.header.encode(&mut rlp);
-    txn.open_table(tables::HEADERS).db()?.insert(n, rlp.as_slice()).db()?;
-    txn.open_table(tables::CANONICAL).db()?.insert(n, &block.hash.0).db()?;
-    txn.open_table(tables::HEADER_NUMBERS).db()?.insert(&block.hash.0, n).db()?;
-    txn.open_table(tables::BODIES).db()?.insert(n, block.body.as_slice()).db()?;
+    txn.open_table(tables::HEADERS)
+        .db()?
+        .insert(n, rlp.as_slice())
+        .db()?;
+    txn.open_table(tables::CANONICAL)
+        .db()?
+        .insert(n, &block.hash.0)
+        .db()?;
+    txn.open_table(tables::HEADER_NUMBERS)
+        .db()?
+        .insert(&block.hash.0, n)
+        .db()?;
+    txn.open_table(tables::BODIES)
+        .db()?
+        .insert(n, block.body.as_slice())
+        .db()?;
     let senders: Vec<u8> = block.senders.iter().flat_map(|a| a.0.0).collect();
-    txn.open_table(tables::SENDERS).db()?.insert(n, senders.as_slice()).db()?;
-    txn.open_table(tables::RECEIPTS).db()?.insert(n, block.receipts.as_slice()).db()?;
+    txn.open_table(tables::SENDERS)
+        .db()?
+        .insert(n, senders.as_slice())
+        .db()?;
+    txn.open_table(tables::RECEIPTS)
+        .db()?
+        .insert(n, block.receipts.as_slice())
+        .db()?;
     let hashes: Vec<u8> = block.tx_hashes.iter().flat_map(|h| h.0).collect();
-    txn.open_table(tables::BLOCK_TX_HASHES).db()?.insert(n, hashes.as_slice()).db()?;
+    txn.open_table(tables::BLOCK_TX_HASHES)
+        .db()?
+        .insert(n, hashes.as_slice())
+        .db()?;
     let mut lookup = txn.open_table(tables::TX_LOOKUP).db()?;
     for (i, h) in block.tx_hashes.iter().enumerate() {
         let loc: [u8; 12] = key(&[&n.to_be_bytes(), &(i as u32).to_be_bytes()]);
         lookup.insert(&h.0, &loc).db()?;
     }
-    txn.open_table(tables::HEADS).db()?.insert(Head::Unsafe.key(), n).db()?;
+    txn.open_table(tables::HEADS)
+        .db()?
+        .insert(Head::Unsafe.key(), n)
+        .db()?;
     Ok(())
 }

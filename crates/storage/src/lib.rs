@@ -134,11 +134,22 @@ impl Store {
 
     /// Opens (creating if absent) the database file at `path`.
     pub fn open_file(path: &Path) -> Result<Self, StoreError> {
-        let foreign = |reason: String| StoreError::Foreign { path: path.to_owned(), reason };
-        let db = Database::create(path).map_err(|e| foreign(format!("not a usable Opal database: {e}")))?;
-        let store = Self { db, path: path.to_owned() };
+        let foreign = |reason: String| StoreError::Foreign {
+            path: path.to_owned(),
+            reason,
+        };
+        let db = Database::create(path)
+            .map_err(|e| foreign(format!("not a usable Opal database: {e}")))?;
+        let store = Self {
+            db,
+            path: path.to_owned(),
+        };
         let txn = store.db.begin_write().db()?;
-        let names: Vec<String> = txn.list_tables().db()?.map(|t| t.name().to_string()).collect();
+        let names: Vec<String> = txn
+            .list_tables()
+            .db()?
+            .map(|t| t.name().to_string())
+            .collect();
         let has_meta = names.iter().any(|n| n == "meta");
         if !has_meta && !names.is_empty() {
             return Err(foreign("a redb file that is not an Opal database".into()));
@@ -151,14 +162,19 @@ impl Store {
                     let schema = meta.get("schema").db()?.map(|v| v.value().to_vec());
                     let want = SCHEMA_VERSION.to_be_bytes().to_vec();
                     if schema.as_ref() != Some(&want) {
-                        return Err(foreign(format!("schema version {schema:?}, this node reads {SCHEMA_VERSION}")));
+                        return Err(foreign(format!(
+                            "schema version {schema:?}, this node reads {SCHEMA_VERSION}"
+                        )));
                     }
                 }
                 Some(_) => return Err(foreign("a redb file that is not an Opal database".into())),
-                None if has_meta => return Err(foreign("an Opal database without its magic record".into())),
+                None if has_meta => {
+                    return Err(foreign("an Opal database without its magic record".into()));
+                }
                 None => {
                     meta.insert("magic", MAGIC).db()?;
-                    meta.insert("schema", SCHEMA_VERSION.to_be_bytes().as_slice()).db()?;
+                    meta.insert("schema", SCHEMA_VERSION.to_be_bytes().as_slice())
+                        .db()?;
                 }
             }
         }
@@ -191,9 +207,16 @@ impl Store {
         let txn = self.db.begin_write().db()?;
         {
             let mut t = txn.open_table(tables::HEADS).db()?;
-            let latest = t.get(Head::Unsafe.key()).db()?.map(|v| v.value()).ok_or(StoreError::Uninitialised)?;
+            let latest = t
+                .get(Head::Unsafe.key())
+                .db()?
+                .map(|v| v.value())
+                .ok_or(StoreError::Uninitialised)?;
             if number > latest {
-                return Err(StoreError::NotNext { number, reason: format!("beyond the unsafe head {latest}") });
+                return Err(StoreError::NotNext {
+                    number,
+                    reason: format!("beyond the unsafe head {latest}"),
+                });
             }
             t.insert(head.key(), number).db()?;
         }
@@ -211,7 +234,10 @@ impl Store {
         let reader = StateReader::new(self.db.begin_read().db()?, Some(number))?;
         match reader.head()? {
             Some(h) if number <= h => Ok(reader),
-            Some(h) => Err(StoreError::NotNext { number, reason: format!("state requested beyond head {h}") }),
+            Some(h) => Err(StoreError::NotNext {
+                number,
+                reason: format!("state requested beyond head {h}"),
+            }),
             None => Err(StoreError::Uninitialised),
         }
     }

@@ -14,7 +14,11 @@ use crate::{
 impl Store {
     /// Proves `address` and its `slots` against the latest state root. Returns the proof and the
     /// state root it verifies against.
-    pub fn proof(&self, address: Address, slots: &[B256]) -> Result<(EIP1186AccountProofResponse, B256), StoreError> {
+    pub fn proof(
+        &self,
+        address: Address,
+        slots: &[B256],
+    ) -> Result<(EIP1186AccountProofResponse, B256), StoreError> {
         let txn = self.db.begin_read().db()?;
         let accounts = txn.open_table(tables::ACCOUNTS).db()?;
         let storage = txn.open_table(tables::STORAGE).db()?;
@@ -23,25 +27,55 @@ impl Store {
         let h = keccak256(address);
         let target = Nibbles::unpack(h);
         let (root, nodes) = opal_trie::proof(
-            &mut NodeReader { table: &account_trie, prefix: &[] },
+            &mut NodeReader {
+                table: &account_trie,
+                prefix: &[],
+            },
             &mut AccountLeaves(&accounts),
             vec![target],
         )?;
-        let account_proof = nodes.matching_nodes_sorted(&target).into_iter().map(|(_, n)| n).collect();
-        let account = accounts.get(&h.0).db()?.map(|v| tables::decode_account(v.value()));
+        let account_proof = nodes
+            .matching_nodes_sorted(&target)
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
+        let account = accounts
+            .get(&h.0)
+            .db()?
+            .map(|v| tables::decode_account(v.value()));
         let mut storage_proof = Vec::with_capacity(slots.len());
         if !slots.is_empty() {
-            let targets: Vec<Nibbles> = slots.iter().map(|s| Nibbles::unpack(keccak256(s))).collect();
+            let targets: Vec<Nibbles> = slots
+                .iter()
+                .map(|s| Nibbles::unpack(keccak256(s)))
+                .collect();
             let (_, snodes) = opal_trie::proof(
-                &mut NodeReader { table: &storage_trie, prefix: h.as_slice() },
-                &mut StorageLeaves { table: &storage, account: h },
+                &mut NodeReader {
+                    table: &storage_trie,
+                    prefix: h.as_slice(),
+                },
+                &mut StorageLeaves {
+                    table: &storage,
+                    account: h,
+                },
                 targets.clone(),
             )?;
             for (slot, t) in slots.iter().zip(&targets) {
                 let key: [u8; 64] = tables::key(&[h.as_slice(), keccak256(slot).as_slice()]);
-                let value = storage.get(&key).db()?.map_or(U256::ZERO, |v| U256::from_be_bytes(*v.value()));
-                let proof: Vec<Bytes> = snodes.matching_nodes_sorted(t).into_iter().map(|(_, n)| n).collect();
-                storage_proof.push(EIP1186StorageProof { key: (*slot).into(), value, proof });
+                let value = storage
+                    .get(&key)
+                    .db()?
+                    .map_or(U256::ZERO, |v| U256::from_be_bytes(*v.value()));
+                let proof: Vec<Bytes> = snodes
+                    .matching_nodes_sorted(t)
+                    .into_iter()
+                    .map(|(_, n)| n)
+                    .collect();
+                storage_proof.push(EIP1186StorageProof {
+                    key: (*slot).into(),
+                    value,
+                    proof,
+                });
             }
         }
         let resp = EIP1186AccountProofResponse {
@@ -72,23 +106,45 @@ mod tests {
         let mut changes = StateChanges::default();
         for i in 0..300u64 {
             let a = Address::from_slice(&keccak256(i.to_be_bytes())[12..]);
-            changes.accounts.push((a, Some(AccountState { nonce: i, balance: U256::from(i * 7), code_hash: KECCAK_EMPTY })));
+            changes.accounts.push((
+                a,
+                Some(AccountState {
+                    nonce: i,
+                    balance: U256::from(i * 7),
+                    code_hash: KECCAK_EMPTY,
+                }),
+            ));
             changes.storage.push(StorageChange {
                 address: a,
                 wipe: false,
-                slots: (0..(i % 20)).map(|s| (U256::from(s), U256::from(s + 1))).collect(),
+                slots: (0..(i % 20))
+                    .map(|s| (U256::from(s), U256::from(s + 1)))
+                    .collect(),
             });
         }
         let block = store
             .commit_block(0, &changes, |r| {
-                let header = Header { state_root: r.state_root, ..Default::default() };
-                Ok(BlockRecord { hash: header.hash_slow(), header, body: vec![], tx_hashes: vec![], senders: vec![], receipts: vec![] })
+                let header = Header {
+                    state_root: r.state_root,
+                    ..Default::default()
+                };
+                Ok(BlockRecord {
+                    hash: header.hash_slow(),
+                    header,
+                    body: vec![],
+                    tx_hashes: vec![],
+                    senders: vec![],
+                    receipts: vec![],
+                })
             })
             .unwrap();
         let state_root = block.header.state_root;
         for i in [0u64, 19, 150, 299, 1000] {
             let a = Address::from_slice(&keccak256(i.to_be_bytes())[12..]);
-            let slots: Vec<B256> = [0u64, 3, 18, 40].iter().map(|s| B256::from(U256::from(*s))).collect();
+            let slots: Vec<B256> = [0u64, 3, 18, 40]
+                .iter()
+                .map(|s| B256::from(U256::from(*s)))
+                .collect();
             let (p, root) = store.proof(a, &slots).unwrap();
             assert_eq!(root, state_root);
             let leaf = (i < 300).then(|| {
@@ -96,17 +152,44 @@ mod tests {
                 TrieAccount::new(p.nonce, p.balance, p.storage_hash, p.code_hash).encode(&mut buf);
                 buf
             });
-            verify_proof(root, Nibbles::unpack(keccak256(a)), leaf, p.account_proof.iter()).unwrap();
+            verify_proof(
+                root,
+                Nibbles::unpack(keccak256(a)),
+                leaf,
+                p.account_proof.iter(),
+            )
+            .unwrap();
             for sp in &p.storage_proof {
                 let value = (!sp.value.is_zero()).then(|| alloy_rlp::encode(sp.value));
-                verify_proof(p.storage_hash, Nibbles::unpack(keccak256(sp.key.as_b256())), value, sp.proof.iter()).unwrap();
+                verify_proof(
+                    p.storage_hash,
+                    Nibbles::unpack(keccak256(sp.key.as_b256())),
+                    value,
+                    sp.proof.iter(),
+                )
+                .unwrap();
                 // A lie about the value fails.
                 let lie = Some(alloy_rlp::encode(sp.value + U256::from(1)));
-                assert!(verify_proof(p.storage_hash, Nibbles::unpack(keccak256(sp.key.as_b256())), lie, sp.proof.iter()).is_err());
+                assert!(
+                    verify_proof(
+                        p.storage_hash,
+                        Nibbles::unpack(keccak256(sp.key.as_b256())),
+                        lie,
+                        sp.proof.iter()
+                    )
+                    .is_err()
+                );
             }
             if i < 300 {
                 assert_eq!(p.nonce, i);
-                assert_eq!(p.storage_proof[1].value, if 3 < i % 20 { U256::from(4) } else { U256::ZERO });
+                assert_eq!(
+                    p.storage_proof[1].value,
+                    if 3 < i % 20 {
+                        U256::from(4)
+                    } else {
+                        U256::ZERO
+                    }
+                );
             }
         }
     }

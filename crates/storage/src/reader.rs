@@ -4,12 +4,12 @@
 use alloy::consensus::Header;
 use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_rlp::Decodable;
+use redb::{ReadOnlyTable, ReadTransaction};
 use revm::{
     bytecode::Bytecode,
     database_interface::{DBErrorMarker, DatabaseRef},
     state::AccountInfo,
 };
-use redb::{ReadOnlyTable, ReadTransaction};
 
 use crate::{
     DbResult, Head, StoreError,
@@ -86,12 +86,19 @@ impl StateReader {
                             b.copy_from_slice(v);
                             Ok(Some(decode_account(&b)))
                         }
-                        l => Err(StoreError::Corrupt { table: "account_history", reason: format!("record of {l} bytes") }),
+                        l => Err(StoreError::Corrupt {
+                            table: "account_history",
+                            reason: format!("record of {l} bytes"),
+                        }),
                     };
                 }
             }
         }
-        Ok(self.accounts.get(&h.0).db()?.map(|v| decode_account(v.value())))
+        Ok(self
+            .accounts
+            .get(&h.0)
+            .db()?
+            .map(|v| decode_account(v.value())))
     }
 
     /// A storage slot's value (zero if unset).
@@ -109,7 +116,11 @@ impl StateReader {
                 }
             }
         }
-        Ok(self.storage.get(&k).db()?.map_or(U256::ZERO, |v| U256::from_be_bytes(*v.value())))
+        Ok(self
+            .storage
+            .get(&k)
+            .db()?
+            .map_or(U256::ZERO, |v| U256::from_be_bytes(*v.value())))
     }
 
     /// Contract code by hash.
@@ -119,7 +130,11 @@ impl StateReader {
 
     /// Canonical hash of block `number`.
     pub fn block_hash(&self, number: u64) -> Result<Option<B256>, StoreError> {
-        Ok(self.canonical.get(number).db()?.map(|v| B256::from(*v.value())))
+        Ok(self
+            .canonical
+            .get(number)
+            .db()?
+            .map(|v| B256::from(*v.value())))
     }
 
     /// Number of the canonical block with this hash.
@@ -131,11 +146,16 @@ impl StateReader {
     /// Canonical header of block `number`.
     pub fn header(&self, number: u64) -> Result<Option<Header>, StoreError> {
         let t = self.txn.open_table(tables::HEADERS).db()?;
-        let Some(v) = t.get(number).db()? else { return Ok(None) };
+        let Some(v) = t.get(number).db()? else {
+            return Ok(None);
+        };
         let mut bytes = v.value();
         Header::decode(&mut bytes)
             .map(Some)
-            .map_err(|e| StoreError::Corrupt { table: "headers", reason: e.to_string() })
+            .map_err(|e| StoreError::Corrupt {
+                table: "headers",
+                reason: e.to_string(),
+            })
     }
 
     /// The stored body bytes of block `number`.
@@ -150,7 +170,9 @@ impl StateReader {
 
     /// Senders of block `number`'s transactions.
     pub fn senders(&self, number: u64) -> Result<Option<Vec<Address>>, StoreError> {
-        Ok(self.bytes(tables::SENDERS, number)?.map(|b| b.chunks_exact(20).map(Address::from_slice).collect()))
+        Ok(self
+            .bytes(tables::SENDERS, number)?
+            .map(|b| b.chunks_exact(20).map(Address::from_slice).collect()))
     }
 
     /// Where a transaction was included.
@@ -165,7 +187,11 @@ impl StateReader {
         }))
     }
 
-    fn bytes(&self, def: redb::TableDefinition<u64, &[u8]>, number: u64) -> Result<Option<Vec<u8>>, StoreError> {
+    fn bytes(
+        &self,
+        def: redb::TableDefinition<u64, &[u8]>,
+        number: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         let t = self.txn.open_table(def).db()?;
         Ok(t.get(number).db()?.map(|v| v.value().to_vec()))
     }

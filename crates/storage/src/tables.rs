@@ -27,7 +27,8 @@ pub const BLOCK_TX_HASHES: TableDefinition<u64, &[u8]> = TableDefinition::new("b
 /// Transaction hash → `block u64 BE ++ index u32 BE`.
 pub const TX_LOOKUP: TableDefinition<&[u8; 32], &[u8; 12]> = TableDefinition::new("tx_lookup");
 /// `keccak(address)` → account record ([`encode_account`]).
-pub const ACCOUNTS: TableDefinition<&[u8; 32], &[u8; ACCOUNT_LEN]> = TableDefinition::new("accounts");
+pub const ACCOUNTS: TableDefinition<&[u8; 32], &[u8; ACCOUNT_LEN]> =
+    TableDefinition::new("accounts");
 /// `keccak(address) ++ keccak(slot)` → non-zero value, 32 bytes BE.
 pub const STORAGE: TableDefinition<&[u8; 64], &[u8; 32]> = TableDefinition::new("storage");
 /// Code hash → bytecode.
@@ -37,11 +38,13 @@ pub const ACCOUNT_TRIE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("ac
 /// `keccak(address) ++ path` → encoded storage-trie branch node.
 pub const STORAGE_TRIE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("storage_trie");
 /// `keccak(address) ++ block` → account before that block (empty = did not exist).
-pub const ACCOUNT_HISTORY: TableDefinition<&[u8; 40], &[u8]> = TableDefinition::new("account_history");
+pub const ACCOUNT_HISTORY: TableDefinition<&[u8; 40], &[u8]> =
+    TableDefinition::new("account_history");
 /// `block ++ keccak(address)` → (): which accounts a block changed.
 pub const ACCOUNT_CHANGES: TableDefinition<&[u8; 40], ()> = TableDefinition::new("account_changes");
 /// `keccak(address) ++ keccak(slot) ++ block` → slot value before that block.
-pub const STORAGE_HISTORY: TableDefinition<&[u8; 72], &[u8; 32]> = TableDefinition::new("storage_history");
+pub const STORAGE_HISTORY: TableDefinition<&[u8; 72], &[u8; 32]> =
+    TableDefinition::new("storage_history");
 /// `block ++ keccak(address) ++ keccak(slot)` → (): which slots a block changed.
 pub const STORAGE_CHANGES: TableDefinition<&[u8; 72], ()> = TableDefinition::new("storage_changes");
 

@@ -46,11 +46,19 @@ fn random_changes(rng: &mut StdRng, model: &mut Model, n: usize) -> StateChanges
                 model.storage.remove(&a);
             }
             _ => {
-                let code_hash = if rng.random_bool(0.2) { keccak256(a) } else { KECCAK_EMPTY };
+                let code_hash = if rng.random_bool(0.2) {
+                    keccak256(a)
+                } else {
+                    KECCAK_EMPTY
+                };
                 if code_hash != KECCAK_EMPTY {
                     changes.codes.push((code_hash, a.to_vec().into()));
                 }
-                let s = AccountState { nonce: rng.random_range(0..5), balance: U256::from(rng.random_range(0..1000u64)), code_hash };
+                let s = AccountState {
+                    nonce: rng.random_range(0..5),
+                    balance: U256::from(rng.random_range(0..1000u64)),
+                    code_hash,
+                };
                 changes.accounts.push((a, Some(s)));
                 model.accounts.insert(a, s);
                 let wipe = rng.random_bool(0.1);
@@ -63,16 +71,28 @@ fn random_changes(rng: &mut StdRng, model: &mut Model, n: usize) -> StateChanges
                     if slots.iter().any(|(s, _)| *s == k) {
                         continue;
                     }
-                    let v = if rng.random_bool(0.3) { U256::ZERO } else { U256::from(rng.random_range(1..u64::MAX)) };
+                    let v = if rng.random_bool(0.3) {
+                        U256::ZERO
+                    } else {
+                        U256::from(rng.random_range(1..u64::MAX))
+                    };
                     slots.push((k, v));
                     let m = model.storage.entry(a).or_default();
-                    if v.is_zero() { m.remove(&k); } else { m.insert(k, v); }
+                    if v.is_zero() {
+                        m.remove(&k);
+                    } else {
+                        m.insert(k, v);
+                    }
                 }
                 if model.storage.get(&a).is_some_and(|m| m.is_empty()) {
                     model.storage.remove(&a);
                 }
                 if wipe || !slots.is_empty() {
-                    changes.storage.push(StorageChange { address: a, wipe, slots });
+                    changes.storage.push(StorageChange {
+                        address: a,
+                        wipe,
+                        slots,
+                    });
                 }
             }
         }
@@ -81,8 +101,20 @@ fn random_changes(rng: &mut StdRng, model: &mut Model, n: usize) -> StateChanges
 }
 
 fn seal(number: u64, parent: B256, roots: StateRoots) -> Result<BlockRecord, StoreError> {
-    let header = Header { number, parent_hash: parent, state_root: roots.state_root, ..Default::default() };
-    Ok(BlockRecord { hash: header.hash_slow(), header, body: vec![], tx_hashes: vec![keccak256(number.to_be_bytes())], senders: vec![], receipts: vec![] })
+    let header = Header {
+        number,
+        parent_hash: parent,
+        state_root: roots.state_root,
+        ..Default::default()
+    };
+    Ok(BlockRecord {
+        hash: header.hash_slow(),
+        header,
+        body: vec![],
+        tx_hashes: vec![keccak256(number.to_be_bytes())],
+        senders: vec![],
+        receipts: vec![],
+    })
 }
 
 fn check_reads(reader: &StateReader, model: &Model) {
@@ -90,10 +122,23 @@ fn check_reads(reader: &StateReader, model: &Model) {
         let a = addr(i);
         let got = reader.account(a).unwrap();
         let want = model.accounts.get(&a);
-        assert_eq!(got.map(|g| (g.nonce, g.balance, g.code_hash)), want.map(|w| (w.nonce, w.balance, w.code_hash)), "account {i}");
+        assert_eq!(
+            got.map(|g| (g.nonce, g.balance, g.code_hash)),
+            want.map(|w| (w.nonce, w.balance, w.code_hash)),
+            "account {i}"
+        );
         for k in 0..12u64 {
-            let want = model.storage.get(&a).and_then(|m| m.get(&U256::from(k))).copied().unwrap_or_default();
-            assert_eq!(reader.storage(a, U256::from(k)).unwrap(), want, "account {i} slot {k}");
+            let want = model
+                .storage
+                .get(&a)
+                .and_then(|m| m.get(&U256::from(k)))
+                .copied()
+                .unwrap_or_default();
+            assert_eq!(
+                reader.storage(a, U256::from(k)).unwrap(),
+                want,
+                "account {i} slot {k}"
+            );
         }
     }
 }
@@ -110,8 +155,14 @@ fn blocks_history_unwind_and_reopen() {
         let mut parent = B256::ZERO;
         for n in 0..25u64 {
             let changes = random_changes(&mut rng, &mut model, 12);
-            let block = store.commit_block(n, &changes, |r| seal(n, parent, r)).unwrap();
-            assert_eq!(block.header.state_root, model.root(), "root after block {n}");
+            let block = store
+                .commit_block(n, &changes, |r| seal(n, parent, r))
+                .unwrap();
+            assert_eq!(
+                block.header.state_root,
+                model.root(),
+                "root after block {n}"
+            );
             parent = block.hash;
             hashes.push(block.hash);
             snapshots.push(model.clone());
@@ -137,15 +188,30 @@ fn blocks_history_unwind_and_reopen() {
     let reader = store.latest().unwrap();
     assert_eq!(reader.head().unwrap(), Some(9));
     assert_eq!(reader.block_hash(10).unwrap(), None);
-    assert_eq!(reader.transaction_location(keccak256(12u64.to_be_bytes())).unwrap(), None);
-    assert_eq!(reader.transaction_location(keccak256(9u64.to_be_bytes())).unwrap(), Some(BlockLocation { number: 9, index: 0 }));
+    assert_eq!(
+        reader
+            .transaction_location(keccak256(12u64.to_be_bytes()))
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        reader
+            .transaction_location(keccak256(9u64.to_be_bytes()))
+            .unwrap(),
+        Some(BlockLocation {
+            number: 9,
+            index: 0
+        })
+    );
     drop(reader);
     // The chain continues from the unwound head with a different branch.
     let mut model = snapshots[9].clone();
     let mut parent = hashes[9];
     for n in 10..20u64 {
         let changes = random_changes(&mut rng, &mut model, 12);
-        let block = store.commit_block(n, &changes, |r| seal(n, parent, r)).unwrap();
+        let block = store
+            .commit_block(n, &changes, |r| seal(n, parent, r))
+            .unwrap();
         assert_eq!(block.header.state_root, model.root());
         parent = block.hash;
     }
@@ -159,18 +225,28 @@ fn rejected_or_misplaced_blocks_write_nothing() {
     let mut rng = StdRng::seed_from_u64(1);
     let mut model = Model::default();
     let changes = random_changes(&mut rng, &mut model, 10);
-    let g = store.commit_block(0, &changes, |r| seal(0, B256::ZERO, r)).unwrap();
+    let g = store
+        .commit_block(0, &changes, |r| seal(0, B256::ZERO, r))
+        .unwrap();
     let before = store.check_state_root().unwrap();
     let mut m2 = model.clone();
     let more = random_changes(&mut rng, &mut m2, 10);
     // Sealing fails: nothing of the block is written.
-    let err = store.commit_block(1, &more, |_| Err(StoreError::Rejected("bad root".into()))).unwrap_err();
+    let err = store
+        .commit_block(1, &more, |_| Err(StoreError::Rejected("bad root".into())))
+        .unwrap_err();
     assert!(matches!(err, StoreError::Rejected(_)));
     assert_eq!(store.check_state_root().unwrap(), before);
     assert_eq!(store.head(Head::Unsafe).unwrap(), Some(0));
     // Wrong number or wrong parent.
-    assert!(matches!(store.commit_block(2, &more, |r| seal(2, g.hash, r)), Err(StoreError::NotNext { .. })));
-    assert!(matches!(store.commit_block(1, &more, |r| seal(1, B256::repeat_byte(1), r)), Err(StoreError::NotNext { .. })));
+    assert!(matches!(
+        store.commit_block(2, &more, |r| seal(2, g.hash, r)),
+        Err(StoreError::NotNext { .. })
+    ));
+    assert!(matches!(
+        store.commit_block(1, &more, |r| seal(1, B256::repeat_byte(1), r)),
+        Err(StoreError::NotNext { .. })
+    ));
     assert_eq!(store.check_state_root().unwrap(), before);
     check_reads(&store.latest().unwrap(), &model);
 }
@@ -182,12 +258,21 @@ fn genesis_is_idempotent_and_refuses_another_chain() {
     let mut rng = StdRng::seed_from_u64(3);
     let mut model = Model::default();
     let alloc = random_changes(&mut rng, &mut model, 20);
-    let a = store.init_genesis(&alloc, |r| seal(0, B256::ZERO, r)).unwrap();
-    let b = store.init_genesis(&alloc, |r| seal(0, B256::ZERO, r)).unwrap();
+    let a = store
+        .init_genesis(&alloc, |r| seal(0, B256::ZERO, r))
+        .unwrap();
+    let b = store
+        .init_genesis(&alloc, |r| seal(0, B256::ZERO, r))
+        .unwrap();
     assert_eq!(a.hash, b.hash);
     let other = random_changes(&mut rng, &mut model, 20);
-    let err = store.init_genesis(&other, |r| seal(0, B256::ZERO, r)).unwrap_err();
-    assert!(matches!(err, StoreError::GenesisMismatch { existing, .. } if existing == a.hash), "{err}");
+    let err = store
+        .init_genesis(&other, |r| seal(0, B256::ZERO, r))
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::GenesisMismatch { existing, .. } if existing == a.hash),
+        "{err}"
+    );
     assert_eq!(store.genesis_hash().unwrap(), Some(a.hash));
 }
 
@@ -203,7 +288,10 @@ fn foreign_files_are_refused() {
     {
         let db = redb::Database::create(&other).unwrap();
         let txn = db.begin_write().unwrap();
-        txn.open_table(redb::TableDefinition::<u64, u64>::new("foo")).unwrap().insert(1, 2).unwrap();
+        txn.open_table(redb::TableDefinition::<u64, u64>::new("foo"))
+            .unwrap()
+            .insert(1, 2)
+            .unwrap();
         txn.commit().unwrap();
     }
     let err = Store::open_file(&other).unwrap_err();

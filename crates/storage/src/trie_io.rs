@@ -3,7 +3,9 @@
 use alloy_primitives::{B256, U256};
 use alloy_rlp::Encodable;
 use alloy_trie::{BranchNodeCompact, Nibbles, TrieAccount};
-use opal_trie::{LeafReader, TrieError, TrieNodeReader, TrieUpdates, decode_branch_node, encode_branch_node};
+use opal_trie::{
+    LeafReader, TrieError, TrieNodeReader, TrieUpdates, decode_branch_node, encode_branch_node,
+};
 use redb::{ReadableTable, Table};
 
 use crate::tables::{ACCOUNT_LEN, decode_account};
@@ -22,11 +24,19 @@ pub struct NodeReader<'a, T> {
 }
 
 impl<T: ReadableTable<&'static [u8], &'static [u8]>> TrieNodeReader for NodeReader<'_, T> {
-    fn seek_node(&mut self, path: &Nibbles) -> Result<Option<(Nibbles, BranchNodeCompact)>, TrieError> {
+    fn seek_node(
+        &mut self,
+        path: &Nibbles,
+    ) -> Result<Option<(Nibbles, BranchNodeCompact)>, TrieError> {
         let mut from = self.prefix.to_vec();
         from.extend(path.to_vec());
-        let mut range = self.table.range::<&[u8]>(from.as_slice()..).map_err(store_err)?;
-        let Some(entry) = range.next() else { return Ok(None) };
+        let mut range = self
+            .table
+            .range::<&[u8]>(from.as_slice()..)
+            .map_err(store_err)?;
+        let Some(entry) = range.next() else {
+            return Ok(None);
+        };
         let (k, v) = entry.map_err(store_err)?;
         let k = k.value();
         if !k.starts_with(self.prefix) {
@@ -34,10 +44,15 @@ impl<T: ReadableTable<&'static [u8], &'static [u8]>> TrieNodeReader for NodeRead
         }
         let nibbles = &k[self.prefix.len()..];
         if nibbles.len() > 64 || nibbles.iter().any(|n| *n > 15) {
-            return Err(TrieError::Corrupt { path: format!("{k:?}"), reason: "bad nibble path" });
+            return Err(TrieError::Corrupt {
+                path: format!("{k:?}"),
+                reason: "bad nibble path",
+            });
         }
-        let node = decode_branch_node(v.value())
-            .map_err(|reason| TrieError::Corrupt { path: format!("{nibbles:?}"), reason })?;
+        let node = decode_branch_node(v.value()).map_err(|reason| TrieError::Corrupt {
+            path: format!("{nibbles:?}"),
+            reason,
+        })?;
         Ok(Some((Nibbles::from_nibbles_unchecked(nibbles), node)))
     }
 }
@@ -56,9 +71,6 @@ pub fn apply_trie_updates(
     for p in &updates.removed {
         table.remove(full(p).as_slice())?;
     }
-    for p in &updates.removed_prefixes {
-        remove_prefix(table, &full(p))?;
-    }
     for (p, node) in &updates.updated {
         table.insert(full(p).as_slice(), encode_branch_node(node).as_slice())?;
     }
@@ -66,7 +78,10 @@ pub fn apply_trie_updates(
 }
 
 /// Removes every key starting with `prefix`.
-pub fn remove_prefix(table: &mut Table<'_, &'static [u8], &'static [u8]>, prefix: &[u8]) -> Result<(), redb::Error> {
+pub fn remove_prefix(
+    table: &mut Table<'_, &'static [u8], &'static [u8]>,
+    prefix: &[u8],
+) -> Result<(), redb::Error> {
     let keys: Vec<Vec<u8>> = {
         let mut out = vec![];
         for entry in table.range::<&[u8]>(prefix..)? {
@@ -87,8 +102,15 @@ pub fn remove_prefix(table: &mut Table<'_, &'static [u8], &'static [u8]>, prefix
 /// Account-trie leaves from the flat account table.
 pub struct AccountLeaves<'a, T>(pub &'a T);
 
-impl<T: ReadableTable<&'static [u8; 32], &'static [u8; ACCOUNT_LEN]>> LeafReader for AccountLeaves<'_, T> {
-    fn for_each_leaf(&mut self, from: &B256, to: Option<&B256>, f: &mut dyn FnMut(B256, &[u8])) -> Result<(), TrieError> {
+impl<T: ReadableTable<&'static [u8; 32], &'static [u8; ACCOUNT_LEN]>> LeafReader
+    for AccountLeaves<'_, T>
+{
+    fn for_each_leaf(
+        &mut self,
+        from: &B256,
+        to: Option<&B256>,
+        f: &mut dyn FnMut(B256, &[u8]),
+    ) -> Result<(), TrieError> {
         let mut buf = Vec::with_capacity(110);
         for entry in self.0.range::<&[u8; 32]>(&from.0..).map_err(store_err)? {
             let (k, v) = entry.map_err(store_err)?;
@@ -114,7 +136,12 @@ pub struct StorageLeaves<'a, T> {
 }
 
 impl<T: ReadableTable<&'static [u8; 64], &'static [u8; 32]>> LeafReader for StorageLeaves<'_, T> {
-    fn for_each_leaf(&mut self, from: &B256, to: Option<&B256>, f: &mut dyn FnMut(B256, &[u8])) -> Result<(), TrieError> {
+    fn for_each_leaf(
+        &mut self,
+        from: &B256,
+        to: Option<&B256>,
+        f: &mut dyn FnMut(B256, &[u8]),
+    ) -> Result<(), TrieError> {
         let start: [u8; 64] = crate::tables::key(&[self.account.as_slice(), from.as_slice()]);
         let mut buf = Vec::with_capacity(33);
         for entry in self.table.range::<&[u8; 64]>(&start..).map_err(store_err)? {

@@ -20,10 +20,17 @@ impl Store {
         let txn = self.db.begin_write().db()?;
         let head = {
             let heads = txn.open_table(tables::HEADS).db()?;
-            heads.get(Head::Unsafe.key()).db()?.map(|v| v.value()).ok_or(StoreError::Uninitialised)?
+            heads
+                .get(Head::Unsafe.key())
+                .db()?
+                .map(|v| v.value())
+                .ok_or(StoreError::Uninitialised)?
         };
         if target > head {
-            return Err(StoreError::NotNext { number: target, reason: format!("cannot unwind forward past head {head}") });
+            return Err(StoreError::NotNext {
+                number: target,
+                reason: format!("cannot unwind forward past head {head}"),
+            });
         }
         let from = (target + 1).to_be_bytes();
         // Storage: restore the oldest previous value of each slot changed after `target`.
@@ -41,7 +48,11 @@ impl Store {
             for k in keys.iter().rev() {
                 let sk: [u8; 64] = k[8..].try_into().map_err(|_| corrupt("storage_changes"))?;
                 let hk: [u8; 72] = key(&[&sk, &k[..8]]);
-                let prev = history.remove(&hk).db()?.map(|v| *v.value()).ok_or_else(|| corrupt("storage_history"))?;
+                let prev = history
+                    .remove(&hk)
+                    .db()?
+                    .map(|v| *v.value())
+                    .ok_or_else(|| corrupt("storage_history"))?;
                 slots.insert(sk, prev);
                 changes.remove(k).db()?;
             }
@@ -50,8 +61,15 @@ impl Store {
         {
             let mut storage = txn.open_table(tables::STORAGE).db()?;
             for (k, v) in &slots {
-                if *v == [0u8; 32] { storage.remove(k).db()?; } else { storage.insert(k, v).db()?; }
-                storage_keys.entry(B256::from_slice(&k[..32])).or_default().push(Nibbles::unpack(&k[32..]));
+                if *v == [0u8; 32] {
+                    storage.remove(k).db()?;
+                } else {
+                    storage.insert(k, v).db()?;
+                }
+                storage_keys
+                    .entry(B256::from_slice(&k[..32]))
+                    .or_default()
+                    .push(Nibbles::unpack(&k[32..]));
             }
         }
         // Accounts likewise.
@@ -68,7 +86,11 @@ impl Store {
             for k in keys.iter().rev() {
                 let h = B256::from_slice(&k[8..]);
                 let hk: [u8; 40] = key(&[h.as_slice(), &k[..8]]);
-                let prev = history.remove(&hk).db()?.map(|v| v.value().to_vec()).ok_or_else(|| corrupt("account_history"))?;
+                let prev = history
+                    .remove(&hk)
+                    .db()?
+                    .map(|v| v.value().to_vec())
+                    .ok_or_else(|| corrupt("account_history"))?;
                 accounts_prev.insert(h, prev);
                 changes.remove(k).db()?;
             }
@@ -93,8 +115,14 @@ impl Store {
                     _ => return Err(corrupt("account_history")),
                 };
                 let out = compute_root(
-                    &mut NodeReader { table: &storage_trie, prefix: h.as_slice() },
-                    &mut StorageLeaves { table: &storage, account: *h },
+                    &mut NodeReader {
+                        table: &storage_trie,
+                        prefix: h.as_slice(),
+                    },
+                    &mut StorageLeaves {
+                        table: &storage,
+                        account: *h,
+                    },
                     &PrefixSet::new(changed),
                 )?;
                 apply_trie_updates(&mut storage_trie, h.as_slice(), &out.updates).db()?;
@@ -102,7 +130,10 @@ impl Store {
                 if out.root != expected {
                     return Err(StoreError::Corrupt {
                         table: "storage_history",
-                        reason: format!("restored storage of {h} has root {} but its account records {expected}", out.root),
+                        reason: format!(
+                            "restored storage of {h} has root {} but its account records {expected}",
+                            out.root
+                        ),
                     });
                 }
                 match restored {
@@ -113,7 +144,10 @@ impl Store {
             }
             let mut account_trie = txn.open_table(tables::ACCOUNT_TRIE).db()?;
             let out = compute_root(
-                &mut NodeReader { table: &account_trie, prefix: &[] },
+                &mut NodeReader {
+                    table: &account_trie,
+                    prefix: &[],
+                },
                 &mut AccountLeaves(&accounts),
                 &PrefixSet::new(account_keys),
             )?;
@@ -159,5 +193,8 @@ impl Store {
 }
 
 fn corrupt(table: &'static str) -> StoreError {
-    StoreError::Corrupt { table, reason: "changeset without its history record".into() }
+    StoreError::Corrupt {
+        table,
+        reason: "changeset without its history record".into(),
+    }
 }

@@ -22,21 +22,55 @@ fn changes_for(n: u64) -> StateChanges {
         if c.accounts.iter().any(|(x, _)| *x == a) {
             continue;
         }
-        c.accounts.push((a, Some(AccountState { nonce: n, balance: U256::from(rng.random::<u64>()), code_hash: KECCAK_EMPTY })));
-        let slots = (0..rng.random_range(0..4)).map(|_| (U256::from(rng.random_range(0..50u64)), U256::from(rng.random_range(0..3u64)))).collect::<BTreeMap<_, _>>();
+        c.accounts.push((
+            a,
+            Some(AccountState {
+                nonce: n,
+                balance: U256::from(rng.random::<u64>()),
+                code_hash: KECCAK_EMPTY,
+            }),
+        ));
+        let slots = (0..rng.random_range(0..4))
+            .map(|_| {
+                (
+                    U256::from(rng.random_range(0..50u64)),
+                    U256::from(rng.random_range(0..3u64)),
+                )
+            })
+            .collect::<BTreeMap<_, _>>();
         if !slots.is_empty() {
-            c.storage.push(StorageChange { address: a, wipe: false, slots: slots.into_iter().collect() });
+            c.storage.push(StorageChange {
+                address: a,
+                wipe: false,
+                slots: slots.into_iter().collect(),
+            });
         }
     }
     c
 }
 
 fn commit(store: &Store, n: u64) {
-    let parent = if n == 0 { B256::ZERO } else { store.latest().unwrap().block_hash(n - 1).unwrap().unwrap() };
+    let parent = if n == 0 {
+        B256::ZERO
+    } else {
+        store.latest().unwrap().block_hash(n - 1).unwrap().unwrap()
+    };
     store
         .commit_block(n, &changes_for(n), |roots| {
-            let header = Header { number: n, parent_hash: parent, state_root: roots.state_root, ..Default::default() };
-            Ok(BlockRecord { hash: header.hash_slow(), header, body: vec![n as u8; 64], tx_hashes: vec![], senders: vec![], receipts: vec![] })
+            let header = Header {
+                number: n,
+                parent_hash: parent,
+                state_root: roots.state_root,
+                ..Default::default()
+            };
+            Ok(BlockRecord {
+                hash: header.hash_slow(),
+                header,
+                body: vec![n as u8; 64],
+                tx_hashes: vec![],
+                senders: vec![],
+                receipts: vec![],
+            })
         })
         .unwrap();
 }
@@ -53,14 +87,21 @@ fn model_root(head: u64) -> B256 {
         for s in c.storage {
             let m = storage.entry(s.address).or_default();
             for (k, v) in s.slots {
-                if v.is_zero() { m.remove(&k); } else { m.insert(k, v); }
+                if v.is_zero() {
+                    m.remove(&k);
+                } else {
+                    m.insert(k, v);
+                }
             }
         }
     }
     root::state_root_unhashed(accounts.iter().map(|(a, s)| {
-        let st = storage.get(a).filter(|m| !m.is_empty()).map_or(EMPTY_ROOT_HASH, |m| {
-            root::storage_root_unhashed(m.iter().map(|(k, v)| (B256::from(*k), *v)))
-        });
+        let st = storage
+            .get(a)
+            .filter(|m| !m.is_empty())
+            .map_or(EMPTY_ROOT_HASH, |m| {
+                root::storage_root_unhashed(m.iter().map(|(k, v)| (B256::from(*k), *v)))
+            });
         (*a, TrieAccount::new(s.nonce, s.balance, st, s.code_hash))
     }))
 }
@@ -68,7 +109,9 @@ fn model_root(head: u64) -> B256 {
 /// Entry point of the child process: commit blocks until killed.
 #[test]
 fn crash_child() {
-    let Ok(dir) = std::env::var(CHILD_ENV) else { return };
+    let Ok(dir) = std::env::var(CHILD_ENV) else {
+        return;
+    };
     let store = Store::open(Path::new(&dir)).unwrap();
     let start = store.head(Head::Unsafe).unwrap().map_or(0, |h| h + 1);
     for n in start..start + 100_000 {
@@ -94,24 +137,41 @@ fn killed_mid_commit_leaves_last_block_intact() {
         child.kill().unwrap();
         child.wait().unwrap();
 
-        let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
+        let store =
+            Store::open(dir.path()).unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
         let head = store.head(Head::Unsafe).unwrap();
         if let Some(h) = head {
-            assert!(last_head.is_none_or(|l| h >= l), "round {round}: head went back from {last_head:?} to {h}");
+            assert!(
+                last_head.is_none_or(|l| h >= l),
+                "round {round}: head went back from {last_head:?} to {h}"
+            );
             if last_head != Some(h) {
                 progressed += 1;
             }
-            let root = store.check_state_root().unwrap_or_else(|e| panic!("round {round}: inconsistent at head {h}: {e}"));
-            assert_eq!(root, model_root(h), "round {round}: state after {h} blocks is not the committed state");
+            let root = store
+                .check_state_root()
+                .unwrap_or_else(|e| panic!("round {round}: inconsistent at head {h}: {e}"));
+            assert_eq!(
+                root,
+                model_root(h),
+                "round {round}: state after {h} blocks is not the committed state"
+            );
             let reader = store.latest().unwrap();
             for n in 1..=h {
                 let header = reader.header(n).unwrap().expect("header");
-                assert_eq!(Some(header.parent_hash), reader.block_hash(n - 1).unwrap(), "round {round}: chain broken at {n}");
+                assert_eq!(
+                    Some(header.parent_hash),
+                    reader.block_hash(n - 1).unwrap(),
+                    "round {round}: chain broken at {n}"
+                );
                 assert_eq!(reader.body(n).unwrap(), Some(vec![n as u8; 64]));
             }
             assert_eq!(reader.block_hash(h + 1).unwrap(), None);
         }
         last_head = head;
     }
-    assert!(progressed >= 10, "the child committed blocks in only {progressed} of 30 rounds");
+    assert!(
+        progressed >= 10,
+        "the child committed blocks in only {progressed} of 30 rounds"
+    );
 }

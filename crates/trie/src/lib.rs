@@ -39,7 +39,10 @@ pub enum TrieError {
 /// Read access to the stored branch nodes of one trie.
 pub trait TrieNodeReader {
     /// The stored node with the smallest path `>= path`, if any.
-    fn seek_node(&mut self, path: &Nibbles) -> Result<Option<(Nibbles, BranchNodeCompact)>, TrieError>;
+    fn seek_node(
+        &mut self,
+        path: &Nibbles,
+    ) -> Result<Option<(Nibbles, BranchNodeCompact)>, TrieError>;
 }
 
 /// Read access to the sorted leaves of one trie (hashed key → RLP-encoded leaf value).

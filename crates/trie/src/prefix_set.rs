@@ -46,7 +46,10 @@ mod tests {
 
     #[test]
     fn prefix_lookup() {
-        let set = PrefixSet::new(vec![Nibbles::from_nibbles([1, 2, 3]), Nibbles::from_nibbles([4, 5])]);
+        let set = PrefixSet::new(vec![
+            Nibbles::from_nibbles([1, 2, 3]),
+            Nibbles::from_nibbles([4, 5]),
+        ]);
         assert!(set.contains_prefix(&Nibbles::default()));
         assert!(set.contains_prefix(&Nibbles::from_nibbles([1, 2])));
         assert!(set.contains_prefix(&Nibbles::from_nibbles([4, 5])));

@@ -17,7 +17,10 @@ struct MemTrie {
 struct Nodes<'a>(&'a BTreeMap<Nibbles, BranchNodeCompact>);
 
 impl TrieNodeReader for Nodes<'_> {
-    fn seek_node(&mut self, path: &Nibbles) -> Result<Option<(Nibbles, BranchNodeCompact)>, TrieError> {
+    fn seek_node(
+        &mut self,
+        path: &Nibbles,
+    ) -> Result<Option<(Nibbles, BranchNodeCompact)>, TrieError> {
         Ok(self.0.range(*path..).next().map(|(k, v)| (*k, v.clone())))
     }
 }
@@ -25,7 +28,12 @@ impl TrieNodeReader for Nodes<'_> {
 struct Leaves<'a>(&'a BTreeMap<B256, Vec<u8>>);
 
 impl LeafReader for Leaves<'_> {
-    fn for_each_leaf(&mut self, from: &B256, to: Option<&B256>, f: &mut dyn FnMut(B256, &[u8])) -> Result<(), TrieError> {
+    fn for_each_leaf(
+        &mut self,
+        from: &B256,
+        to: Option<&B256>,
+        f: &mut dyn FnMut(B256, &[u8]),
+    ) -> Result<(), TrieError> {
         for (k, v) in self.0.range(*from..) {
             if to.is_some_and(|t| k >= t) {
                 break;
@@ -41,14 +49,12 @@ impl MemTrie {
         for p in updates.removed {
             self.nodes.remove(&p);
         }
-        for prefix in updates.removed_prefixes {
-            self.nodes.retain(|k, _| !k.starts_with(&prefix));
-        }
         self.nodes.extend(updates.updated);
     }
 
     fn update(&mut self, changed: &PrefixSet) -> B256 {
-        let out = compute_root(&mut Nodes(&self.nodes), &mut Leaves(&self.leaves), changed).unwrap();
+        let out =
+            compute_root(&mut Nodes(&self.nodes), &mut Leaves(&self.leaves), changed).unwrap();
         self.apply(out.updates);
         out.root
     }
@@ -67,7 +73,12 @@ fn rebuild(leaves: &BTreeMap<B256, Vec<u8>>) -> (B256, BTreeMap<Nibbles, BranchN
 
 fn value(len: usize, seed: u64) -> Vec<u8> {
     // A valid RLP string of `len` bytes, so leaves are well-formed.
-    let body: Vec<u8> = keccak256(seed.to_be_bytes()).iter().cycle().take(len).copied().collect();
+    let body: Vec<u8> = keccak256(seed.to_be_bytes())
+        .iter()
+        .cycle()
+        .take(len)
+        .copied()
+        .collect();
     alloy_rlp::encode(&body[..])
 }
 
@@ -75,14 +86,27 @@ fn key(i: u64) -> B256 {
     keccak256(i.to_be_bytes())
 }
 
+/// Keys with low-entropy prefixes, so the trie has long shared paths, extension nodes and stored
+/// branches below extensions.
+fn structured_key(i: u64) -> B256 {
+    let mut k = keccak256(i.to_be_bytes());
+    k.0[0] = (i % 3) as u8 * 0x11;
+    k.0[1] = ((i / 3) % 2) as u8;
+    k.0[2] = 0;
+    k.0[3] = if i % 5 == 0 { 0x70 } else { 0 };
+    k
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(400))]
 
     #[test]
     fn incremental_root_matches_rebuild(
+        structured in any::<bool>(),
         initial in proptest::collection::vec((0u64..400, 1usize..60), 0..200),
         steps in proptest::collection::vec(proptest::collection::vec((0u64..400, 0usize..60), 1..40), 1..6),
     ) {
+        let key = if structured { structured_key } else { key };
         let mut trie = MemTrie::default();
         for (k, len) in &initial {
             trie.leaves.insert(key(*k), value(*len, *k));
@@ -138,21 +162,39 @@ fn unchanged_update_reuses_everything() {
     // Nothing changed: the walk only visits the root and reuses its 16 child hashes.
     struct Counting<'a>(&'a BTreeMap<B256, Vec<u8>>, usize);
     impl LeafReader for Counting<'_> {
-        fn for_each_leaf(&mut self, from: &B256, to: Option<&B256>, f: &mut dyn FnMut(B256, &[u8])) -> Result<(), TrieError> {
+        fn for_each_leaf(
+            &mut self,
+            from: &B256,
+            to: Option<&B256>,
+            f: &mut dyn FnMut(B256, &[u8]),
+        ) -> Result<(), TrieError> {
             let mut inner = Leaves(self.0);
             let n = &mut self.1;
-            inner.for_each_leaf(from, to, &mut |k, v| { *n += 1; f(k, v) })
+            inner.for_each_leaf(from, to, &mut |k, v| {
+                *n += 1;
+                f(k, v)
+            })
         }
     }
     let mut counting = Counting(&trie.leaves, 0);
-    let out = compute_root(&mut Nodes(&trie.nodes), &mut counting, &PrefixSet::default()).unwrap();
+    let out = compute_root(
+        &mut Nodes(&trie.nodes),
+        &mut counting,
+        &PrefixSet::default(),
+    )
+    .unwrap();
     assert_eq!(out.root, root);
     assert_eq!(counting.1, 0, "no leaf should be read when nothing changed");
     // One changed key reads only the leaves next to it, not the state.
     let k = key(5);
     trie.leaves.insert(k, value(33, 99));
     let mut counting = Counting(&trie.leaves, 0);
-    let out = compute_root(&mut Nodes(&trie.nodes), &mut counting, &PrefixSet::new(vec![Nibbles::unpack(k)])).unwrap();
+    let out = compute_root(
+        &mut Nodes(&trie.nodes),
+        &mut counting,
+        &PrefixSet::new(vec![Nibbles::unpack(k)]),
+    )
+    .unwrap();
     assert_eq!(out.root, rebuild(&trie.leaves).0);
     assert!(counting.1 < 20, "read {} leaves for one change", counting.1);
 }

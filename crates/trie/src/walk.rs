@@ -2,7 +2,10 @@
 //! and reused subtree hashes into `HashBuilder`.
 
 use alloy_primitives::{B256, map::HashMap};
-use alloy_trie::{BranchNodeCompact, HashBuilder, Nibbles, proof::{ProofNodes, ProofRetainer}};
+use alloy_trie::{
+    BranchNodeCompact, HashBuilder, Nibbles,
+    proof::{ProofNodes, ProofRetainer},
+};
 
 use crate::{LeafReader, PrefixSet, TrieError, TrieNodeReader};
 
@@ -11,8 +14,6 @@ use crate::{LeafReader, PrefixSet, TrieError, TrieNodeReader};
 pub struct TrieUpdates {
     /// Stored nodes that must be deleted (exact paths).
     pub removed: Vec<Nibbles>,
-    /// Every stored node under these prefixes must be deleted (subtrees rebuilt from leaves).
-    pub removed_prefixes: Vec<Nibbles>,
     /// Nodes to write after the deletions.
     pub updated: Vec<(Nibbles, BranchNodeCompact)>,
 }
@@ -20,7 +21,7 @@ pub struct TrieUpdates {
 impl TrieUpdates {
     /// Whether nothing changes.
     pub fn is_empty(&self) -> bool {
-        self.removed.is_empty() && self.removed_prefixes.is_empty() && self.updated.is_empty()
+        self.removed.is_empty() && self.updated.is_empty()
     }
 }
 
@@ -44,7 +45,6 @@ struct Skip {
 struct Plan {
     skips: Vec<Skip>,
     visited: Vec<Nibbles>,
-    rebuilt_prefixes: Vec<Nibbles>,
 }
 
 /// Walks stored nodes from the top, skipping every subtree with no key in `changed`.
@@ -73,7 +73,11 @@ fn walk(
         let in_db = node.tree_mask.is_bit_set(nibble);
         if node.hash_mask.is_bit_set(nibble) && !changed.contains_prefix(&child) {
             let hash = node_hash(&node, nibble, &path)?;
-            plan.skips.push(Skip { path: child, hash, in_db });
+            plan.skips.push(Skip {
+                path: child,
+                hash,
+                in_db,
+            });
             continue;
         }
         if in_db {
@@ -84,18 +88,22 @@ fn walk(
                 }
             }
         }
-        // Rebuilt from leaves: any node stored below it is stale after this computation.
-        plan.rebuilt_prefixes.push(child);
+        // Otherwise the subtree is rebuilt from its leaves. No stored node lies below it: the
+        // tree mask has no bit for it, or the seek found none (the property tests compare the
+        // stored node set with a full rebuild after every step).
     }
     Ok(())
 }
 
 fn node_hash(node: &BranchNodeCompact, nibble: u8, path: &Nibbles) -> Result<B256, TrieError> {
     let index = (node.hash_mask.get() & ((1u16 << nibble) - 1)).count_ones() as usize;
-    node.hashes.get(index).copied().ok_or_else(|| TrieError::Corrupt {
-        path: format!("{path:?}"),
-        reason: "hash mask names more children than hashes stored",
-    })
+    node.hashes
+        .get(index)
+        .copied()
+        .ok_or_else(|| TrieError::Corrupt {
+            path: format!("{path:?}"),
+            reason: "hash mask names more children than hashes stored",
+        })
 }
 
 /// The smallest 32-byte key with the nibble prefix `path`.
@@ -106,12 +114,18 @@ fn lower_bound(path: &Nibbles) -> B256 {
 }
 
 /// Feeds leaves outside skipped subtrees, and the skipped subtrees' hashes, in key order.
-fn feed(hb: &mut HashBuilder, leaves: &mut impl LeafReader, skips: &[Skip]) -> Result<(), TrieError> {
+fn feed(
+    hb: &mut HashBuilder,
+    leaves: &mut impl LeafReader,
+    skips: &[Skip],
+) -> Result<(), TrieError> {
     let mut from = Some(B256::ZERO);
     for skip in skips {
         let lo = lower_bound(&skip.path);
         if let Some(f) = from.filter(|f| *f < lo) {
-            leaves.for_each_leaf(&f, Some(&lo), &mut |k, v| hb.add_leaf(Nibbles::unpack(k), v))?;
+            leaves.for_each_leaf(&f, Some(&lo), &mut |k, v| {
+                hb.add_leaf(Nibbles::unpack(k), v)
+            })?;
         }
         hb.add_branch(skip.path, skip.hash, skip.in_db);
         from = skip.path.increment().map(|p| lower_bound(&p));
@@ -135,12 +149,16 @@ pub fn compute_root(
     let root = hb.root();
     let (_, updated) = hb.split();
     let updated: HashMap<Nibbles, BranchNodeCompact> = updated.into_iter().collect();
-    let removed = plan.visited.into_iter().filter(|p| !updated.contains_key(p)).collect();
+    let removed = plan
+        .visited
+        .into_iter()
+        .filter(|p| !updated.contains_key(p))
+        .collect();
     let mut updated: Vec<_> = updated.into_iter().collect();
     updated.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Ok(RootOutput {
         root,
-        updates: TrieUpdates { removed, removed_prefixes: plan.rebuilt_prefixes, updated },
+        updates: TrieUpdates { removed, updated },
     })
 }
 

@@ -4,14 +4,17 @@
 use std::{path::Path, sync::Arc};
 
 use alloy::{
+    consensus::transaction::{Recovered, SignerRecoverable},
     consensus::{Header, SignableTransaction, TxEip1559},
     eips::eip2718::{Encodable2718, WithEncoded},
     primitives::{Address, B64, B256, Bytes, Sealed, TxKind, U256, address, b256},
     signers::{SignerSync, local::PrivateKeySigner},
-    consensus::transaction::{Recovered, SignerRecoverable},
 };
 use op_alloy::consensus::{OpTxEnvelope, TxDeposit};
-use opal_evm::{BlockExecutor, OpalChain, PayloadAttributes, SequencerInputs, SkipReason, TxSource, sequencer_attributes};
+use opal_evm::{
+    BlockExecutor, OpalChain, PayloadAttributes, SequencerInputs, SkipReason, TxSource,
+    sequencer_attributes,
+};
 use opal_primitives::ChainSpec;
 use opal_protocol::L1BlockInfo;
 use opal_storage::Store;
@@ -40,7 +43,8 @@ pub fn executor(dir: &Path) -> BlockExecutor {
 }
 
 pub fn artifact_code(name: &str, field: &str) -> Bytes {
-    let text = std::fs::read_to_string(repo().join(format!("contracts/artifacts/{name}.json"))).unwrap();
+    let text =
+        std::fs::read_to_string(repo().join(format!("contracts/artifacts/{name}.json"))).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     v[field].as_str().unwrap().parse().unwrap()
 }
@@ -50,7 +54,16 @@ pub fn signer(i: usize) -> PrivateKeySigner {
 }
 
 /// A signed EIP-1559 transaction.
-pub fn tx1559(key: usize, nonce: u64, to: TxKind, value: U256, input: Bytes, gas: u64, tip: u128, max_fee: u128) -> OpTxEnvelope {
+pub fn tx1559(
+    key: usize,
+    nonce: u64,
+    to: TxKind,
+    value: U256,
+    input: Bytes,
+    gas: u64,
+    tip: u128,
+    max_fee: u128,
+) -> OpTxEnvelope {
     let tx = TxEip1559 {
         chain_id: 72_077,
         nonce,
@@ -87,7 +100,12 @@ pub fn l1_info(seq: u64) -> L1BlockInfo {
 }
 
 /// Attributes for the block after `parent`: L1-info deposit, then `deposits`.
-pub fn attrs(parent: &Header, seq: u64, deposits: Vec<TxDeposit>, no_tx_pool: bool) -> PayloadAttributes {
+pub fn attrs(
+    parent: &Header,
+    seq: u64,
+    deposits: Vec<TxDeposit>,
+    no_tx_pool: bool,
+) -> PayloadAttributes {
     let info = l1_info(seq);
     let inputs = SequencerInputs {
         l1_info: &info,
@@ -111,7 +129,10 @@ pub struct VecPool {
 
 impl VecPool {
     pub fn new(txs: Vec<OpTxEnvelope>) -> Self {
-        Self { txs: txs.into(), skipped: vec![] }
+        Self {
+            txs: txs.into(),
+            skipped: vec![],
+        }
     }
 }
 
