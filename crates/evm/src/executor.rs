@@ -284,7 +284,7 @@ impl BlockExecutor {
         parent: &Header,
         f: &HeaderFields,
         forced: Vec<WithEncoded<Recovered<OpTxEnvelope>>>,
-        mut pool: Option<&mut dyn TxSource>,
+        pool: Option<&mut dyn TxSource>,
     ) -> Result<Executed, ExecError> {
         let reader = self.store.latest()?;
         if reader.head()? != Some(parent.number)
@@ -340,7 +340,7 @@ impl BlockExecutor {
             senders.push(tx.1.signer());
             txs.push(tx.1.into_inner());
         }
-        if let Some(pool) = pool.as_deref_mut() {
+        if let Some(pool) = pool {
             while let Some(tx) = pool.next_tx() {
                 let hash = tx.1.tx_hash();
                 let left = f.gas_limit.saturating_sub(ex.gas_used);
@@ -393,13 +393,13 @@ impl BlockExecutor {
         let mut mismatch = None;
         let result = self.store.commit_block(f.number, &ex.changes, |roots| {
             let header = seal_header(chain, f, roots, &ex.txs, &ex.receipts, ex.gas_used);
-            if let Some(want) = expected {
-                if let Some(field) = first_difference(&header, want) {
-                    mismatch = Some(field);
-                    return Err(StoreError::Rejected(format!(
-                        "{field} differs from re-execution"
-                    )));
-                }
+            if let Some(want) = expected
+                && let Some(field) = first_difference(&header, want)
+            {
+                mismatch = Some(field);
+                return Err(StoreError::Rejected(format!(
+                    "{field} differs from re-execution"
+                )));
             }
             Ok(record(header, &ex.txs, &ex.senders, &ex.receipts))
         });

@@ -65,7 +65,7 @@ pub fn seal_header(
         mix_hash: f.prev_randao,
         nonce: B64::ZERO,
         base_fee_per_gas: Some(f.base_fee),
-        withdrawals_root: chain.is_active(Fork::Canyon, ts).then(|| {
+        withdrawals_root: chain.is_active(Fork::Canyon, ts).then_some({
             if isthmus {
                 roots.message_passer_storage_root
             } else {

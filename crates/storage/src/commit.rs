@@ -162,6 +162,15 @@ fn scratch_roots(alloc: &StateChanges) -> Result<StateRoots, StoreError> {
     apply_state(&txn, 0, alloc)
 }
 
+/// What a block does to one account: new fields (`Some(None)` removes it), changed slot keys,
+/// and whether its storage is wiped first.
+#[derive(Default)]
+struct Touched {
+    info: Option<Option<AccountState>>,
+    changed_slots: Vec<Nibbles>,
+    wipe: bool,
+}
+
 /// Applies state changes with changesets, updates trie nodes, and returns the new roots.
 pub(crate) fn apply_state(
     txn: &WriteTransaction,
@@ -177,19 +186,15 @@ pub(crate) fn apply_state(
     let mut storage_history = txn.open_table(tables::STORAGE_HISTORY).db()?;
     let mut storage_changes = txn.open_table(tables::STORAGE_CHANGES).db()?;
 
-    // Touched accounts, by hashed address: new fields (None = removed) and storage state.
-    let mut touched: BTreeMap<B256, (Option<Option<AccountState>>, Vec<Nibbles>, bool)> =
-        BTreeMap::new();
+    // Touched accounts, by hashed address.
+    let mut touched: BTreeMap<B256, Touched> = BTreeMap::new();
     for (address, info) in &changes.accounts {
         let entry = touched.entry(keccak256(address)).or_default();
-        entry.0 = Some(*info);
-        if info.is_none() {
-            entry.2 = true;
-        }
+        entry.info = Some(*info);
+        entry.wipe |= info.is_none();
     }
     for change in &changes.storage {
-        let entry = touched.entry(keccak256(change.address)).or_default();
-        entry.2 |= change.wipe;
+        touched.entry(keccak256(change.address)).or_default().wipe |= change.wipe;
     }
 
     let mut record_slot = |sh: &[u8; 64], prev: [u8; 32]| -> Result<(), StoreError> {
@@ -203,8 +208,8 @@ pub(crate) fn apply_state(
     };
 
     // Wipes first, then slot writes.
-    for (h, (_, changed, wipe)) in touched.iter_mut() {
-        if !*wipe {
+    for (h, t) in touched.iter_mut() {
+        if !t.wipe {
             continue;
         }
         let from: [u8; 64] = key(&[h.as_slice(), &[0u8; 32]]);
@@ -219,7 +224,7 @@ pub(crate) fn apply_state(
         for (k, v) in old {
             record_slot(&k, v)?;
             storage.remove(&k).db()?;
-            changed.push(Nibbles::unpack(&k[32..]));
+            t.changed_slots.push(Nibbles::unpack(&k[32..]));
         }
         remove_prefix(&mut storage_trie, h.as_slice()).db()?;
     }
@@ -240,14 +245,22 @@ pub(crate) fn apply_state(
             } else {
                 storage.insert(&k, &new).db()?;
             }
-            entry.1.push(Nibbles::unpack(sh));
+            entry.changed_slots.push(Nibbles::unpack(sh));
         }
     }
 
     // Storage roots, then account records.
     let mut root_time = std::time::Duration::ZERO;
     let mut account_keys = Vec::with_capacity(touched.len());
-    for (h, (info, changed_slots, wipe)) in touched {
+    for (
+        h,
+        Touched {
+            info,
+            changed_slots,
+            wipe,
+        },
+    ) in touched
+    {
         let prev = accounts.get(&h.0).db()?.map(|v| decode_account(v.value()));
         let storage_root = if changed_slots.is_empty() && !wipe {
             prev.map_or(EMPTY_ROOT_HASH, |p| p.storage_root)

@@ -96,7 +96,7 @@ impl Store {
             }
         }
         for h in storage_keys.keys() {
-            accounts_prev.entry(*h).or_insert_with(Vec::new);
+            accounts_prev.entry(*h).or_default();
         }
         let root = {
             let mut accounts = txn.open_table(tables::ACCOUNTS).db()?;

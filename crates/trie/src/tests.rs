@@ -93,7 +93,7 @@ fn structured_key(i: u64) -> B256 {
     k.0[0] = (i % 3) as u8 * 0x11;
     k.0[1] = ((i / 3) % 2) as u8;
     k.0[2] = 0;
-    k.0[3] = if i % 5 == 0 { 0x70 } else { 0 };
+    k.0[3] = if i.is_multiple_of(5) { 0x70 } else { 0 };
     k
 }
 

@@ -80,13 +80,12 @@ fn walk(
             });
             continue;
         }
-        if in_db {
-            if let Some((next_path, next)) = nodes.seek_node(&child)? {
-                if next_path.starts_with(&child) {
-                    walk(nodes, changed, next_path, next, plan)?;
-                    continue;
-                }
-            }
+        if in_db
+            && let Some((next_path, next)) = nodes.seek_node(&child)?
+            && next_path.starts_with(&child)
+        {
+            walk(nodes, changed, next_path, next, plan)?;
+            continue;
         }
         // Otherwise the subtree is rebuilt from its leaves. No stored node lies below it: the
         // tree mask has no bit for it, or the seek found none (the property tests compare the
@@ -155,7 +154,7 @@ pub fn compute_root(
         .filter(|p| !updated.contains_key(p))
         .collect();
     let mut updated: Vec<_> = updated.into_iter().collect();
-    updated.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    updated.sort_unstable_by_key(|a| a.0);
     Ok(RootOutput {
         root,
         updates: TrieUpdates { removed, updated },

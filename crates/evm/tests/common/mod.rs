@@ -54,6 +54,7 @@ pub fn signer(i: usize) -> PrivateKeySigner {
 }
 
 /// A signed EIP-1559 transaction.
+#[allow(clippy::too_many_arguments)]
 pub fn tx1559(
     key: usize,
     nonce: u64,
