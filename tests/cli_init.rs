@@ -71,6 +71,19 @@ fn init_refuses_another_chain_bad_configs_and_foreign_files() {
     let mut other: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&genesis).unwrap()).unwrap();
     other["config"]["chainId"] = 72_078.into();
+    let other_chain = dir.path().join("other-chain.json");
+    std::fs::write(&other_chain, other.to_string()).unwrap();
+    let (ok, _, stderr, _) = run(&[
+        "init",
+        "--genesis",
+        other_chain.to_str().unwrap(),
+        "--datadir",
+        datadir.to_str().unwrap(),
+    ]);
+    assert!(!ok && stderr.contains("chain id 72077"), "{stderr}");
+    other["config"]["chainId"] = 72_077.into();
+    other["alloc"]["0x0000000000000000000000000000000000000001"] =
+        serde_json::json!({"balance": "0x1"});
     let other_path = dir.path().join("other.json");
     std::fs::write(&other_path, other.to_string()).unwrap();
     let (ok, _, stderr, code) = run(&[

@@ -162,7 +162,13 @@ impl BlockExecutor {
     pub fn init_genesis(&self) -> Result<BuiltBlock, ExecError> {
         let spec = &self.chain.spec;
         let changes = alloc_to_changes(&spec.genesis.alloc);
-        let record = self.store.init_genesis(&changes, |roots| {
+        // A datadir that holds a chain must hold this chain id; a fresh one records it once the
+        // genesis is written.
+        let fresh = self.store.genesis_hash()?.is_none();
+        if !fresh {
+            self.store.ensure_chain_id(self.chain.chain_id())?;
+        }
+        let block = self.store.init_genesis(&changes, |roots| {
             let header = opal_primitives::genesis_header::genesis_header(
                 spec,
                 roots.state_root,
@@ -170,9 +176,12 @@ impl BlockExecutor {
             );
             Ok(record(header, &[], &[], &[]))
         })?;
+        if fresh {
+            self.store.ensure_chain_id(self.chain.chain_id())?;
+        }
         Ok(BuiltBlock {
-            hash: record.hash,
-            header: record.header,
+            hash: block.hash,
+            header: block.header,
             transactions: vec![],
             senders: vec![],
             receipts: vec![],

@@ -26,6 +26,8 @@ pub use tables::StoredAccount;
 /// File name of the database inside the datadir.
 pub const DB_FILE: &str = "opal.redb";
 const MAGIC: &[u8] = b"opal-chain-db";
+/// The first bytes of every redb file.
+const REDB_SIGNATURE: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
 /// On-disk schema version; a database written with another version is refused.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -69,6 +71,14 @@ pub enum StoreError {
         number: u64,
         /// Why.
         reason: String,
+    },
+    /// The datadir was initialised for another chain id.
+    #[error("datadir holds chain id {existing}, not {requested}")]
+    ChainIdMismatch {
+        /// The chain id recorded in the database.
+        existing: u64,
+        /// The chain id asked for.
+        requested: u64,
     },
     /// The database holds no genesis yet.
     #[error("database is not initialised (run `opal init`)")]
@@ -138,6 +148,18 @@ impl Store {
             path: path.to_owned(),
             reason,
         };
+        // redb initialises files it considers empty or too short; never let it overwrite a
+        // foreign file: a non-empty file must start with redb's file signature.
+        if let Ok(f) = std::fs::File::open(path) {
+            use std::io::Read;
+            let mut head = Vec::with_capacity(REDB_SIGNATURE.len());
+            let read = f.take(REDB_SIGNATURE.len() as u64).read_to_end(&mut head);
+            if read.is_err() || (!head.is_empty() && head != REDB_SIGNATURE) {
+                return Err(foreign(
+                    "not an Opal database (no redb file signature); refusing to touch it".into(),
+                ));
+            }
+        }
         let db = Database::create(path)
             .map_err(|e| foreign(format!("not a usable Opal database: {e}")))?;
         let store = Self {
@@ -186,6 +208,38 @@ impl Store {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Records the chain id on first use and refuses a different one later (the genesis hash
+    /// alone does not cover the chain configuration).
+    pub fn ensure_chain_id(&self, chain_id: u64) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().db()?;
+        {
+            let mut meta = txn.open_table(tables::META).db()?;
+            let existing = meta.get("chain_id").db()?.map(|v| v.value().to_vec());
+            match existing {
+                Some(b) => {
+                    let existing = <[u8; 8]>::try_from(b.as_slice())
+                        .map(u64::from_be_bytes)
+                        .map_err(|_| StoreError::Corrupt {
+                            table: "meta",
+                            reason: "chain_id is not 8 bytes".into(),
+                        })?;
+                    if existing != chain_id {
+                        return Err(StoreError::ChainIdMismatch {
+                            existing,
+                            requested: chain_id,
+                        });
+                    }
+                }
+                None => {
+                    meta.insert("chain_id", chain_id.to_be_bytes().as_slice())
+                        .db()?;
+                }
+            }
+        }
+        txn.commit().db()?;
+        Ok(())
     }
 
     /// The genesis block hash, if the database has been initialised.

@@ -283,6 +283,14 @@ fn foreign_files_are_refused() {
     std::fs::write(&junk, vec![0x5a; 10_000]).unwrap();
     let err = Store::open_file(&junk).unwrap_err();
     assert!(matches!(err, StoreError::Foreign { .. }), "{err}");
+    // A short foreign file is refused too, and left as it was.
+    let short = dir.path().join("short.redb");
+    std::fs::write(&short, b"notes.txt").unwrap();
+    assert!(matches!(
+        Store::open_file(&short),
+        Err(StoreError::Foreign { .. })
+    ));
+    assert_eq!(std::fs::read(&short).unwrap(), b"notes.txt");
     // A valid redb file of another program.
     let other = dir.path().join("other.redb");
     {
