@@ -2,6 +2,7 @@
 
 mod bench;
 mod genesis_gen;
+mod node_cmd;
 
 use std::path::PathBuf;
 
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Write a genesis into a datadir (idempotent) and print the genesis block hash.
     Init(InitArgs),
+    /// Run the node (today: a single sequencer with JSON-RPC; `--dev` for a local chain).
+    Node(node_cmd::NodeArgs),
     /// Developer tools.
     #[command(subcommand)]
     Tools(ToolsCommand),
@@ -80,6 +83,7 @@ fn run() -> eyre::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Init(args) => init(args),
+        Command::Node(args) => node_cmd::run(args),
         Command::Bench(BenchCommand::Execute(args)) => bench::execute(args),
         Command::Tools(ToolsCommand::Genesis { artifacts, out }) => {
             let files = genesis_gen::generate(&artifacts)?;

@@ -1,0 +1,112 @@
+//! Node wiring: opens the store, initialises genesis, and runs the sequencer loop and the
+//! JSON-RPC server until shutdown. The block in flight at shutdown either commits whole or not
+//! at all (the store commits each block in one transaction), so a restart continues from the head.
+
+mod pool;
+mod sequencer;
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use opal_evm::{BlockExecutor, OpalChain};
+use opal_primitives::{ChainSpec, RollupConfig, genesis_header::compute_genesis_header};
+use opal_rpc::{RpcConfig, RpcContext};
+use opal_storage::Store;
+use tracing::info;
+
+pub use pool::PoolService;
+pub use sequencer::{DevL1, Sequencer};
+
+/// Errors starting or running the node.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Configuration files.
+    #[error(transparent)]
+    ChainSpec(#[from] opal_primitives::ChainSpecError),
+    /// rollup.json.
+    #[error(transparent)]
+    Rollup(#[from] opal_primitives::RollupConfigError),
+    /// Chain rules.
+    #[error(transparent)]
+    Chain(#[from] opal_evm::ChainError),
+    /// The database.
+    #[error(transparent)]
+    Store(#[from] opal_storage::StoreError),
+    /// Block building.
+    #[error(transparent)]
+    Exec(#[from] opal_evm::ExecError),
+    /// The RPC server.
+    #[error(transparent)]
+    Rpc(#[from] opal_rpc::RpcError),
+    /// Anything else, described.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Node settings.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Data directory.
+    pub datadir: PathBuf,
+    /// genesis.json text and the path it came from (for messages).
+    pub genesis: (String, PathBuf),
+    /// rollup.json text and path.
+    pub rollup: (String, PathBuf),
+    /// RPC server.
+    pub rpc: RpcConfig,
+    /// Sequencer block time.
+    pub block_time: Duration,
+    /// Pool limits.
+    pub pool: opal_txpool::PoolConfig,
+    /// Suggested priority fee in wei.
+    pub suggested_tip: u128,
+}
+
+/// A running node's parts.
+pub struct Node {
+    /// Chain rules.
+    pub chain: Arc<OpalChain>,
+    /// The store.
+    pub store: Arc<Store>,
+    /// Block builder.
+    pub executor: BlockExecutor,
+    /// The pool service.
+    pub pool: Arc<PoolService>,
+    /// The rollup config.
+    pub rollup: RollupConfig,
+}
+
+impl Node {
+    /// Opens the datadir, initialising it with the genesis when empty.
+    pub fn open(config: &NodeConfig) -> Result<Self, NodeError> {
+        let spec = ChainSpec::from_json(&config.genesis.0, &config.genesis.1)?;
+        let rollup = RollupConfig::from_json(&config.rollup.0, &config.rollup.1)?;
+        let hash = compute_genesis_header(&spec).hash_slow();
+        rollup.check_against(&spec, hash, &config.rollup.1)?;
+        let chain = Arc::new(OpalChain::new(spec)?);
+        let store = Arc::new(Store::open(&config.datadir)?);
+        let executor = BlockExecutor::new(chain.clone(), store.clone());
+        let genesis = executor.init_genesis()?;
+        info!(genesis = %genesis.hash, datadir = %config.datadir.display(), "chain opened");
+        let pool = Arc::new(PoolService::new(chain.clone(), store.clone(), config.pool.clone(), rollup.genesis.system_config.gas_limit));
+        Ok(Self { chain, store, executor, pool, rollup })
+    }
+
+    /// Runs the RPC server and the sequencer until `shutdown` resolves.
+    pub async fn run(self, config: &NodeConfig, shutdown: impl std::future::Future<Output = ()>) -> Result<(), NodeError> {
+        let ctx = Arc::new(RpcContext {
+            chain: self.chain.clone(),
+            store: self.store.clone(),
+            pool: self.pool.clone(),
+            suggested_tip: config.suggested_tip,
+        });
+        let (rpc, addr) = opal_rpc::start(ctx, &config.rpc).await?;
+        info!(%addr, "JSON-RPC listening (HTTP and WebSocket)");
+        println!("Listening on {addr}");
+        let sequencer = Sequencer::new(self.executor.clone(), self.pool.clone(), DevL1::from_rollup(&self.rollup), config.block_time);
+        sequencer.run(shutdown).await?;
+        rpc.stop().map_err(|e| NodeError::Other(format!("stopping rpc: {e}")))?;
+        rpc.stopped().await;
+        info!("node stopped");
+        Ok(())
+    }
+}

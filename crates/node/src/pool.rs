@@ -1,0 +1,104 @@
+//! The pool as a service: validation against the latest state and the next block's base fee and
+//! L1 fee parameters, behind a lock shared by RPC handlers and the sequencer.
+
+use std::{
+    sync::{Arc, Mutex, MutexGuard},
+    time::Instant,
+};
+
+use alloy::primitives::{Address, B256, Bytes, U256};
+use opal_evm::OpalChain;
+use opal_storage::{StateReader, Store};
+use opal_txpool::{AccountInfo, BlockContext, Pool, PoolConfig, StateView};
+use revm::database_interface::WrapDatabaseRef;
+use tracing::debug;
+
+struct Latest<'a>(&'a StateReader);
+
+impl StateView for Latest<'_> {
+    fn account(&self, address: Address) -> Result<AccountInfo, String> {
+        Ok(self
+            .0
+            .account(address)
+            .map_err(|e| e.to_string())?
+            .map(|a| AccountInfo { nonce: a.nonce, balance: a.balance })
+            .unwrap_or_default())
+    }
+}
+
+/// The shared pool.
+pub struct PoolService {
+    chain: Arc<OpalChain>,
+    store: Arc<Store>,
+    pool: Mutex<Pool>,
+    gas_limit: u64,
+}
+
+impl PoolService {
+    /// A pool over the store's latest state.
+    pub fn new(chain: Arc<OpalChain>, store: Arc<Store>, config: PoolConfig, gas_limit: u64) -> Self {
+        Self { chain, store, pool: Mutex::new(Pool::new(config)), gas_limit }
+    }
+
+    /// Locks the pool (a poisoned lock is recovered: the pool has no invariant a panic in a
+    /// reader could break half-way).
+    pub fn lock(&self) -> MutexGuard<'_, Pool> {
+        self.pool.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` with the validation context of the next block over the latest state.
+    pub fn with_context<T>(&self, f: impl FnOnce(&dyn StateView, &BlockContext<'_>) -> T) -> Result<T, String> {
+        let reader = self.store.latest().map_err(|e| e.to_string())?;
+        let head = reader.head().map_err(|e| e.to_string())?.ok_or("chain not initialised")?;
+        let header = reader.header(head).map_err(|e| e.to_string())?.ok_or("head header missing")?;
+        let next_ts = header.timestamp + 1;
+        let base_fee = self.chain.next_base_fee(&header, next_ts).map_err(|e| e.to_string())?;
+        let spec = self.chain.spec_id(next_ts);
+        let l1 = op_revm::L1BlockInfo::try_fetch(&mut WrapDatabaseRef(&reader), U256::from(head + 1), spec)
+            .map_err(|e| e.to_string())?;
+        let l1_fee = move |bytes: &[u8]| {
+            let mut info = l1.clone();
+            info.clear_tx_l1_cost();
+            info.calculate_tx_l1_cost(bytes, spec)
+        };
+        let ctx = BlockContext {
+            base_fee,
+            block_gas_limit: self.gas_limit,
+            chain_id: self.chain.chain_id(),
+            l1_fee: &l1_fee,
+            now: Instant::now(),
+        };
+        Ok(f(&Latest(&reader), &ctx))
+    }
+
+    /// After a block: drops mined and no-longer-valid transactions, promotes queued ones.
+    pub fn on_new_block(&self) {
+        let res = self.with_context(|state, ctx| {
+            let mut pool = self.lock();
+            let dropped = pool.on_new_block(state, ctx);
+            let expired = pool.remove_expired(ctx.now);
+            (dropped, expired)
+        });
+        match res {
+            Ok((dropped, expired)) => {
+                for (hash, why) in dropped {
+                    debug!(%hash, %why, "dropped from pool");
+                }
+                for hash in expired {
+                    debug!(%hash, "expired from pool");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "pool re-evaluation failed"),
+        }
+    }
+}
+
+impl opal_rpc::PoolHandle for PoolService {
+    fn submit(&self, raw: Bytes) -> Result<B256, String> {
+        self.with_context(|state, ctx| self.lock().add(&raw, state, ctx).map(|o| o.hash).map_err(|e| e.to_string()))?
+    }
+
+    fn pending_nonce(&self, sender: Address, state_nonce: u64) -> u64 {
+        self.lock().pending_nonce(sender, state_nonce)
+    }
+}

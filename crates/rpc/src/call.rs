@@ -1,0 +1,145 @@
+//! `eth_call` and `eth_estimateGas`: a transaction request executed on a state snapshot with
+//! op-revm, nothing committed. Revert reasons come back as geth returns them (code 3, the revert
+//! data in `data`).
+
+use alloy::{
+    consensus::Header,
+    primitives::{Address, Bytes, TxKind, U256},
+    rpc::types::TransactionRequest,
+};
+use alloy_evm::{EvmEnv, EvmFactory, Evm};
+use alloy_op_evm::{OpEvmFactory, OpTx};
+use jsonrpsee::types::ErrorObjectOwned;
+use op_revm::{OpHaltReason, OpTransaction};
+use opal_evm::OpalChain;
+use opal_primitives::Fork;
+use opal_storage::StateReader;
+use revm::{
+    context::{BlockEnv, CfgEnv, TxEnv},
+    context_interface::{block::BlobExcessGasAndPrice, result::{EVMError, ExecutionResult}},
+    database::State,
+};
+
+use crate::error::{internal, server_error};
+
+/// Gas used by a plain transfer: the floor of any estimate.
+const MIN_GAS: u64 = 21_000;
+
+/// geth's `execution reverted` error, with the revert data.
+pub fn revert_error(output: &Bytes) -> ErrorObjectOwned {
+    use alloy::sol_types::{Panic, Revert, SolError};
+    let message = if let Ok(r) = Revert::abi_decode(output) {
+        format!("execution reverted: {}", r.reason)
+    } else if let Ok(p) = Panic::abi_decode(output) {
+        format!("execution reverted: {p}")
+    } else {
+        "execution reverted".to_string()
+    };
+    ErrorObjectOwned::owned(3, message, Some(output.clone()))
+}
+
+/// Runs `req` with `gas_limit` on top of `header`'s state (as seen by `reader`).
+pub fn run(
+    chain: &OpalChain,
+    reader: &StateReader,
+    header: &Header,
+    req: &TransactionRequest,
+    gas_limit: u64,
+) -> Result<ExecutionResult<OpHaltReason>, ErrorObjectOwned> {
+    let spec = chain.spec_id(header.timestamp);
+    let mut cfg = CfgEnv::new().with_chain_id(chain.chain_id()).with_spec_and_mainnet_gas_params(spec);
+    let priced = req.gas_price.is_some() || req.max_fee_per_gas.is_some();
+    cfg.disable_nonce_check = req.nonce.is_none();
+    cfg.disable_base_fee = !priced;
+    cfg.disable_balance_check = !priced;
+    cfg.disable_eip3607 = true;
+    cfg.disable_block_gas_limit = true;
+    let block = BlockEnv {
+        number: U256::from(header.number),
+        beneficiary: header.beneficiary,
+        timestamp: U256::from(header.timestamp),
+        gas_limit: header.gas_limit,
+        basefee: if priced { header.base_fee_per_gas.unwrap_or_default() } else { 0 },
+        difficulty: U256::ZERO,
+        prevrandao: Some(header.mix_hash),
+        blob_excess_gas_and_price: chain
+            .is_active(Fork::Ecotone, header.timestamp)
+            .then_some(BlobExcessGasAndPrice { excess_blob_gas: 0, blob_gasprice: 1 }),
+        slot_num: 0,
+    };
+    let caller = req.from.unwrap_or(Address::ZERO);
+    let nonce = match req.nonce {
+        Some(n) => n,
+        None => reader.account(caller).map_err(internal)?.map_or(0, |a| a.nonce),
+    };
+    let gas_price = req.max_fee_per_gas.or(req.gas_price).unwrap_or(0);
+    let tx_type = if req.max_fee_per_gas.is_some() || req.max_priority_fee_per_gas.is_some() {
+        2
+    } else if req.access_list.is_some() {
+        1
+    } else {
+        0
+    };
+    let base = TxEnv {
+        tx_type,
+        caller,
+        gas_limit,
+        gas_price,
+        kind: req.to.unwrap_or(TxKind::Create),
+        value: req.value.unwrap_or_default(),
+        data: req.input.input().cloned().unwrap_or_default(),
+        nonce,
+        chain_id: Some(chain.chain_id()),
+        access_list: req.access_list.clone().unwrap_or_default(),
+        gas_priority_fee: req.max_priority_fee_per_gas,
+        ..Default::default()
+    };
+    let tx = OpTx(OpTransaction { base, enveloped_tx: Some(Bytes::new()), deposit: Default::default() });
+    let mut state = State::builder().with_database_ref(reader).build();
+    let mut evm = OpEvmFactory::<OpTx>::default().create_evm(&mut state, EvmEnv::new(cfg, block));
+    match evm.transact(tx) {
+        Ok(r) => Ok(r.result),
+        Err(EVMError::Database(e)) => Err(internal(e)),
+        Err(EVMError::Transaction(e)) => Err(server_error(e.to_string())),
+        Err(e) => Err(server_error(e.to_string())),
+    }
+}
+
+/// The output of a successful call, or the error geth would return.
+pub fn call_output(result: ExecutionResult<OpHaltReason>) -> Result<Bytes, ErrorObjectOwned> {
+    match result {
+        ExecutionResult::Success { output, .. } => Ok(output.into_data()),
+        ExecutionResult::Revert { output, .. } => Err(revert_error(&output)),
+        ExecutionResult::Halt { reason, .. } => Err(server_error(format!("execution halted: {reason:?}"))),
+    }
+}
+
+/// Smallest gas limit (within `cap`) with which `req` succeeds.
+pub fn estimate(
+    chain: &OpalChain,
+    reader: &StateReader,
+    header: &Header,
+    req: &TransactionRequest,
+    cap: u64,
+) -> Result<u64, ErrorObjectOwned> {
+    let hi = req.gas.unwrap_or(cap).min(cap);
+    let first = run(chain, reader, header, req, hi)?;
+    let used = match first {
+        ExecutionResult::Success { .. } => first.tx_gas_used(),
+        ExecutionResult::Revert { output, .. } => return Err(revert_error(&output)),
+        ExecutionResult::Halt { .. } => return Err(server_error(format!("gas required exceeds allowance ({hi})"))),
+    };
+    let ok = |gas: u64| -> Result<bool, ErrorObjectOwned> { Ok(run(chain, reader, header, req, gas)?.is_success()) };
+    // Refunds and the 63/64 rule can make the needed limit exceed the gas used.
+    let mut lo = used.saturating_sub(1).max(MIN_GAS - 1);
+    let mut hi = hi;
+    let guess = (used + 2_300).saturating_mul(64) / 63;
+    if guess < hi && ok(guess)? {
+        hi = guess;
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if ok(mid)? { hi = mid } else { lo = mid }
+    }
+    Ok(hi)
+}
