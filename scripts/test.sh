@@ -9,6 +9,9 @@ echo "== contracts: install pinned solc-js, check artifacts against sources, run
 (cd contracts && node scripts/compile.js --check)
 (cd contracts && node --test scripts/)
 
+echo "== end-to-end clients: install pinned cast (npm) for tests/"
+(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+
 echo "== rust: format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

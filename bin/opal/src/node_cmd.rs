@@ -26,7 +26,11 @@ pub struct NodeArgs {
     #[arg(long = "rollup.config", env = "OPAL_ROLLUP_CONFIG")]
     rollup_config: Option<PathBuf>,
     /// HTTP/WebSocket JSON-RPC listen address.
-    #[arg(long = "http.addr", env = "OPAL_HTTP_ADDR", default_value = "127.0.0.1")]
+    #[arg(
+        long = "http.addr",
+        env = "OPAL_HTTP_ADDR",
+        default_value = "127.0.0.1"
+    )]
     http_addr: IpAddr,
     /// HTTP/WebSocket JSON-RPC port (0 picks a free port).
     #[arg(long = "http.port", env = "OPAL_HTTP_PORT", default_value_t = 8545)]
@@ -42,9 +46,17 @@ pub struct NodeArgs {
 /// Parses `2s`, `1500ms`, `0.5s`; at least 100 ms.
 pub fn parse_block_time(s: &str) -> Result<Duration, String> {
     let d = if let Some(ms) = s.strip_suffix("ms") {
-        Duration::from_millis(ms.trim().parse::<u64>().map_err(|e| format!("`{s}`: {e}"))?)
+        Duration::from_millis(
+            ms.trim()
+                .parse::<u64>()
+                .map_err(|e| format!("`{s}`: {e}"))?,
+        )
     } else if let Some(secs) = s.strip_suffix('s') {
-        Duration::from_secs_f64(secs.trim().parse::<f64>().map_err(|e| format!("`{s}`: {e}"))?)
+        Duration::from_secs_f64(
+            secs.trim()
+                .parse::<f64>()
+                .map_err(|e| format!("`{s}`: {e}"))?,
+        )
     } else {
         return Err(format!("`{s}`: give a unit, e.g. 2s or 250ms"));
     };
@@ -63,8 +75,14 @@ pub fn run(args: NodeArgs) -> eyre::Result<()> {
     let (genesis, rollup) = match (&args.genesis, &args.rollup_config, args.dev) {
         (Some(g), Some(r), _) => ((read(g)?, g.clone()), (read(r)?, r.clone())),
         (None, None, true) => (
-            (DEV_GENESIS.to_string(), PathBuf::from("<built-in devnet genesis.json>")),
-            (DEV_ROLLUP.to_string(), PathBuf::from("<built-in devnet rollup.json>")),
+            (
+                DEV_GENESIS.to_string(),
+                PathBuf::from("<built-in devnet genesis.json>"),
+            ),
+            (
+                DEV_ROLLUP.to_string(),
+                PathBuf::from("<built-in devnet rollup.json>"),
+            ),
         ),
         _ => bail!("give both --genesis and --rollup.config, or --dev for the built-in devnet"),
     };
@@ -77,7 +95,10 @@ pub fn run(args: NodeArgs) -> eyre::Result<()> {
         datadir,
         genesis,
         rollup,
-        rpc: RpcConfig { addr: (args.http_addr, args.http_port).into(), ..Default::default() },
+        rpc: RpcConfig {
+            addr: (args.http_addr, args.http_port).into(),
+            ..Default::default()
+        },
         block_time: args.block_time,
         pool: opal_txpool::PoolConfig::default(),
         suggested_tip: args.tip,
@@ -86,17 +107,20 @@ pub fn run(args: NodeArgs) -> eyre::Result<()> {
     if args.dev {
         print_dev_accounts()?;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let shutdown = async {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(error = %e, "no SIGTERM handler");
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "no SIGTERM handler");
+                        let _ = tokio::signal::ctrl_c().await;
+                        return;
+                    }
+                };
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}

@@ -87,12 +87,27 @@ impl Node {
         let executor = BlockExecutor::new(chain.clone(), store.clone());
         let genesis = executor.init_genesis()?;
         info!(genesis = %genesis.hash, datadir = %config.datadir.display(), "chain opened");
-        let pool = Arc::new(PoolService::new(chain.clone(), store.clone(), config.pool.clone(), rollup.genesis.system_config.gas_limit));
-        Ok(Self { chain, store, executor, pool, rollup })
+        let pool = Arc::new(PoolService::new(
+            chain.clone(),
+            store.clone(),
+            config.pool.clone(),
+            rollup.genesis.system_config.gas_limit,
+        ));
+        Ok(Self {
+            chain,
+            store,
+            executor,
+            pool,
+            rollup,
+        })
     }
 
     /// Runs the RPC server and the sequencer until `shutdown` resolves.
-    pub async fn run(self, config: &NodeConfig, shutdown: impl std::future::Future<Output = ()>) -> Result<(), NodeError> {
+    pub async fn run(
+        self,
+        config: &NodeConfig,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), NodeError> {
         let ctx = Arc::new(RpcContext {
             chain: self.chain.clone(),
             store: self.store.clone(),
@@ -102,9 +117,15 @@ impl Node {
         let (rpc, addr) = opal_rpc::start(ctx, &config.rpc).await?;
         info!(%addr, "JSON-RPC listening (HTTP and WebSocket)");
         println!("Listening on {addr}");
-        let sequencer = Sequencer::new(self.executor.clone(), self.pool.clone(), DevL1::from_rollup(&self.rollup), config.block_time);
+        let sequencer = Sequencer::new(
+            self.executor.clone(),
+            self.pool.clone(),
+            DevL1::from_rollup(&self.rollup),
+            config.block_time,
+        );
         sequencer.run(shutdown).await?;
-        rpc.stop().map_err(|e| NodeError::Other(format!("stopping rpc: {e}")))?;
+        rpc.stop()
+            .map_err(|e| NodeError::Other(format!("stopping rpc: {e}")))?;
         rpc.stopped().await;
         info!("node stopped");
         Ok(())

@@ -21,7 +21,10 @@ impl StateView for Latest<'_> {
             .0
             .account(address)
             .map_err(|e| e.to_string())?
-            .map(|a| AccountInfo { nonce: a.nonce, balance: a.balance })
+            .map(|a| AccountInfo {
+                nonce: a.nonce,
+                balance: a.balance,
+            })
             .unwrap_or_default())
     }
 }
@@ -36,8 +39,18 @@ pub struct PoolService {
 
 impl PoolService {
     /// A pool over the store's latest state.
-    pub fn new(chain: Arc<OpalChain>, store: Arc<Store>, config: PoolConfig, gas_limit: u64) -> Self {
-        Self { chain, store, pool: Mutex::new(Pool::new(config)), gas_limit }
+    pub fn new(
+        chain: Arc<OpalChain>,
+        store: Arc<Store>,
+        config: PoolConfig,
+        gas_limit: u64,
+    ) -> Self {
+        Self {
+            chain,
+            store,
+            pool: Mutex::new(Pool::new(config)),
+            gas_limit,
+        }
     }
 
     /// Locks the pool (a poisoned lock is recovered: the pool has no invariant a panic in a
@@ -47,15 +60,31 @@ impl PoolService {
     }
 
     /// Runs `f` with the validation context of the next block over the latest state.
-    pub fn with_context<T>(&self, f: impl FnOnce(&dyn StateView, &BlockContext<'_>) -> T) -> Result<T, String> {
+    pub fn with_context<T>(
+        &self,
+        f: impl FnOnce(&dyn StateView, &BlockContext<'_>) -> T,
+    ) -> Result<T, String> {
         let reader = self.store.latest().map_err(|e| e.to_string())?;
-        let head = reader.head().map_err(|e| e.to_string())?.ok_or("chain not initialised")?;
-        let header = reader.header(head).map_err(|e| e.to_string())?.ok_or("head header missing")?;
+        let head = reader
+            .head()
+            .map_err(|e| e.to_string())?
+            .ok_or("chain not initialised")?;
+        let header = reader
+            .header(head)
+            .map_err(|e| e.to_string())?
+            .ok_or("head header missing")?;
         let next_ts = header.timestamp + 1;
-        let base_fee = self.chain.next_base_fee(&header, next_ts).map_err(|e| e.to_string())?;
-        let spec = self.chain.spec_id(next_ts);
-        let l1 = op_revm::L1BlockInfo::try_fetch(&mut WrapDatabaseRef(&reader), U256::from(head + 1), spec)
+        let base_fee = self
+            .chain
+            .next_base_fee(&header, next_ts)
             .map_err(|e| e.to_string())?;
+        let spec = self.chain.spec_id(next_ts);
+        let l1 = op_revm::L1BlockInfo::try_fetch(
+            &mut WrapDatabaseRef(&reader),
+            U256::from(head + 1),
+            spec,
+        )
+        .map_err(|e| e.to_string())?;
         let l1_fee = move |bytes: &[u8]| {
             let mut info = l1.clone();
             info.clear_tx_l1_cost();
@@ -95,7 +124,12 @@ impl PoolService {
 
 impl opal_rpc::PoolHandle for PoolService {
     fn submit(&self, raw: Bytes) -> Result<B256, String> {
-        self.with_context(|state, ctx| self.lock().add(&raw, state, ctx).map(|o| o.hash).map_err(|e| e.to_string()))?
+        self.with_context(|state, ctx| {
+            self.lock()
+                .add(&raw, state, ctx)
+                .map(|o| o.hash)
+                .map_err(|e| e.to_string())
+        })?
     }
 
     fn pending_nonce(&self, sender: Address, state_nonce: u64) -> u64 {

@@ -7,9 +7,9 @@ use std::{
 };
 
 use alloy::{
+    consensus::transaction::Recovered,
     eips::eip2718::WithEncoded,
     primitives::{B64, B256, U256},
-    consensus::transaction::Recovered,
 };
 use op_alloy::consensus::OpTxEnvelope;
 use opal_evm::{BlockExecutor, SequencerInputs, SkipReason, TxSource, sequencer_attributes};
@@ -94,13 +94,26 @@ pub struct Sequencer {
 
 impl Sequencer {
     /// A sequencer over the executor and pool.
-    pub fn new(executor: BlockExecutor, pool: Arc<PoolService>, l1: DevL1, block_time: Duration) -> Self {
-        Self { executor, pool, l1, block_time }
+    pub fn new(
+        executor: BlockExecutor,
+        pool: Arc<PoolService>,
+        l1: DevL1,
+        block_time: Duration,
+    ) -> Self {
+        Self {
+            executor,
+            pool,
+            l1,
+            block_time,
+        }
     }
 
     /// Produces blocks until `shutdown` resolves. A block being built when shutdown arrives is
     /// finished (and committed whole) before returning.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), NodeError> {
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), NodeError> {
         let this = Arc::new(self);
         let mut interval = tokio::time::interval(this.block_time);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -122,15 +135,25 @@ impl Sequencer {
     pub fn produce(&self) -> Result<(), NodeError> {
         let store = self.executor.store();
         let reader = store.latest()?;
-        let head = reader.head()?.ok_or(opal_storage::StoreError::Uninitialised)?;
-        let parent = reader.header(head)?.ok_or(opal_storage::StoreError::Uninitialised)?;
+        let head = reader
+            .head()?
+            .ok_or(opal_storage::StoreError::Uninitialised)?;
+        let parent = reader
+            .header(head)?
+            .ok_or(opal_storage::StoreError::Uninitialised)?;
         drop(reader);
         let number = head + 1;
         let _span = info_span!("sequence", number).entered();
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         // Strictly increasing timestamps; at sub-second block times they run ahead of the clock.
         let timestamp = (parent.timestamp + 1).max(now);
-        let info = L1BlockInfo { sequence_number: number - self.l1.l2_genesis, ..self.l1.info };
+        let info = L1BlockInfo {
+            sequence_number: number - self.l1.l2_genesis,
+            ..self.l1.info
+        };
         let inputs = SequencerInputs {
             l1_info: &info,
             deposits: &[],
@@ -144,7 +167,11 @@ impl Sequencer {
         let attrs = sequencer_attributes(self.executor.chain(), &parent, &inputs)
             .map_err(|e| NodeError::Other(format!("attributes: {e}")))?;
         let base_fee = self.executor.chain().next_base_fee(&parent, timestamp)?;
-        let mut source = PoolSource { best: self.pool.lock().best(base_fee), last: None, invalid: vec![] };
+        let mut source = PoolSource {
+            best: self.pool.lock().best(base_fee),
+            last: None,
+            invalid: vec![],
+        };
         let block = self.executor.build(&parent, &attrs, &mut source)?;
         {
             let mut pool = self.pool.lock();

@@ -7,7 +7,7 @@ use alloy::{
     primitives::{Address, Bytes, TxKind, U256},
     rpc::types::TransactionRequest,
 };
-use alloy_evm::{EvmEnv, EvmFactory, Evm};
+use alloy_evm::{Evm, EvmEnv, EvmFactory};
 use alloy_op_evm::{OpEvmFactory, OpTx};
 use jsonrpsee::types::ErrorObjectOwned;
 use op_revm::{OpHaltReason, OpTransaction};
@@ -16,7 +16,10 @@ use opal_primitives::Fork;
 use opal_storage::StateReader;
 use revm::{
     context::{BlockEnv, CfgEnv, TxEnv},
-    context_interface::{block::BlobExcessGasAndPrice, result::{EVMError, ExecutionResult}},
+    context_interface::{
+        block::BlobExcessGasAndPrice,
+        result::{EVMError, ExecutionResult},
+    },
     database::State,
 };
 
@@ -47,7 +50,9 @@ pub fn run(
     gas_limit: u64,
 ) -> Result<ExecutionResult<OpHaltReason>, ErrorObjectOwned> {
     let spec = chain.spec_id(header.timestamp);
-    let mut cfg = CfgEnv::new().with_chain_id(chain.chain_id()).with_spec_and_mainnet_gas_params(spec);
+    let mut cfg = CfgEnv::new()
+        .with_chain_id(chain.chain_id())
+        .with_spec_and_mainnet_gas_params(spec);
     let priced = req.gas_price.is_some() || req.max_fee_per_gas.is_some();
     cfg.disable_nonce_check = req.nonce.is_none();
     cfg.disable_base_fee = !priced;
@@ -59,18 +64,28 @@ pub fn run(
         beneficiary: header.beneficiary,
         timestamp: U256::from(header.timestamp),
         gas_limit: header.gas_limit,
-        basefee: if priced { header.base_fee_per_gas.unwrap_or_default() } else { 0 },
+        basefee: if priced {
+            header.base_fee_per_gas.unwrap_or_default()
+        } else {
+            0
+        },
         difficulty: U256::ZERO,
         prevrandao: Some(header.mix_hash),
-        blob_excess_gas_and_price: chain
-            .is_active(Fork::Ecotone, header.timestamp)
-            .then_some(BlobExcessGasAndPrice { excess_blob_gas: 0, blob_gasprice: 1 }),
+        blob_excess_gas_and_price: chain.is_active(Fork::Ecotone, header.timestamp).then_some(
+            BlobExcessGasAndPrice {
+                excess_blob_gas: 0,
+                blob_gasprice: 1,
+            },
+        ),
         slot_num: 0,
     };
     let caller = req.from.unwrap_or(Address::ZERO);
     let nonce = match req.nonce {
         Some(n) => n,
-        None => reader.account(caller).map_err(internal)?.map_or(0, |a| a.nonce),
+        None => reader
+            .account(caller)
+            .map_err(internal)?
+            .map_or(0, |a| a.nonce),
     };
     let gas_price = req.max_fee_per_gas.or(req.gas_price).unwrap_or(0);
     let tx_type = if req.max_fee_per_gas.is_some() || req.max_priority_fee_per_gas.is_some() {
@@ -94,7 +109,11 @@ pub fn run(
         gas_priority_fee: req.max_priority_fee_per_gas,
         ..Default::default()
     };
-    let tx = OpTx(OpTransaction { base, enveloped_tx: Some(Bytes::new()), deposit: Default::default() });
+    let tx = OpTx(OpTransaction {
+        base,
+        enveloped_tx: Some(Bytes::new()),
+        deposit: Default::default(),
+    });
     let mut state = State::builder().with_database_ref(reader).build();
     let mut evm = OpEvmFactory::<OpTx>::default().create_evm(&mut state, EvmEnv::new(cfg, block));
     match evm.transact(tx) {
@@ -110,7 +129,9 @@ pub fn call_output(result: ExecutionResult<OpHaltReason>) -> Result<Bytes, Error
     match result {
         ExecutionResult::Success { output, .. } => Ok(output.into_data()),
         ExecutionResult::Revert { output, .. } => Err(revert_error(&output)),
-        ExecutionResult::Halt { reason, .. } => Err(server_error(format!("execution halted: {reason:?}"))),
+        ExecutionResult::Halt { reason, .. } => {
+            Err(server_error(format!("execution halted: {reason:?}")))
+        }
     }
 }
 
@@ -127,9 +148,15 @@ pub fn estimate(
     let used = match first {
         ExecutionResult::Success { .. } => first.tx_gas_used(),
         ExecutionResult::Revert { output, .. } => return Err(revert_error(&output)),
-        ExecutionResult::Halt { .. } => return Err(server_error(format!("gas required exceeds allowance ({hi})"))),
+        ExecutionResult::Halt { .. } => {
+            return Err(server_error(format!(
+                "gas required exceeds allowance ({hi})"
+            )));
+        }
     };
-    let ok = |gas: u64| -> Result<bool, ErrorObjectOwned> { Ok(run(chain, reader, header, req, gas)?.is_success()) };
+    let ok = |gas: u64| -> Result<bool, ErrorObjectOwned> {
+        Ok(run(chain, reader, header, req, gas)?.is_success())
+    };
     // Refunds and the 63/64 rule can make the needed limit exceed the gas used.
     let mut lo = used.saturating_sub(1).max(MIN_GAS - 1);
     let mut hi = hi;

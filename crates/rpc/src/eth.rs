@@ -51,16 +51,30 @@ pub trait EthApi {
     fn get_code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes>;
     /// A storage slot at a block.
     #[method(name = "getStorageAt")]
-    fn get_storage_at(&self, address: Address, slot: JsonStorageKey, block: Option<BlockId>) -> RpcResult<B256>;
+    fn get_storage_at(
+        &self,
+        address: Address,
+        slot: JsonStorageKey,
+        block: Option<BlockId>,
+    ) -> RpcResult<B256>;
     /// Merkle proof of an account and slots (latest state).
     #[method(name = "getProof")]
-    fn get_proof(&self, address: Address, keys: Vec<JsonStorageKey>, block: Option<BlockId>) -> RpcResult<EIP1186AccountProofResponse>;
+    fn get_proof(
+        &self,
+        address: Address,
+        keys: Vec<JsonStorageKey>,
+        block: Option<BlockId>,
+    ) -> RpcResult<EIP1186AccountProofResponse>;
     /// Submits a signed transaction to the pool.
     #[method(name = "sendRawTransaction")]
     fn send_raw_transaction(&self, bytes: Bytes) -> RpcResult<B256>;
     /// A block by number or tag.
     #[method(name = "getBlockByNumber")]
-    fn get_block_by_number(&self, number: BlockNumberOrTag, full: bool) -> RpcResult<Option<Block<OpTransaction>>>;
+    fn get_block_by_number(
+        &self,
+        number: BlockNumberOrTag,
+        full: bool,
+    ) -> RpcResult<Option<Block<OpTransaction>>>;
     /// A block by hash.
     #[method(name = "getBlockByHash")]
     fn get_block_by_hash(&self, hash: B256, full: bool) -> RpcResult<Option<Block<OpTransaction>>>;
@@ -75,7 +89,10 @@ pub trait EthApi {
     fn get_block_receipts(&self, block: BlockId) -> RpcResult<Option<Vec<OpTransactionReceipt>>>;
     /// Number of transactions in a block.
     #[method(name = "getBlockTransactionCountByNumber")]
-    fn get_block_transaction_count_by_number(&self, number: BlockNumberOrTag) -> RpcResult<Option<U64>>;
+    fn get_block_transaction_count_by_number(
+        &self,
+        number: BlockNumberOrTag,
+    ) -> RpcResult<Option<U64>>;
     /// Executes a call on a block's state without a transaction.
     #[method(name = "call")]
     fn call(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<Bytes>;
@@ -84,7 +101,12 @@ pub trait EthApi {
     fn estimate_gas(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<U64>;
     /// Base fees, gas-used ratios and tip percentiles of recent blocks.
     #[method(name = "feeHistory")]
-    fn fee_history(&self, block_count: U64, newest: BlockNumberOrTag, reward_percentiles: Option<Vec<f64>>) -> RpcResult<FeeHistory>;
+    fn fee_history(
+        &self,
+        block_count: U64,
+        newest: BlockNumberOrTag,
+        reward_percentiles: Option<Vec<f64>>,
+    ) -> RpcResult<FeeHistory>;
     /// Number of uncles (always 0 on an L2).
     #[method(name = "getUncleCountByBlockNumber")]
     fn get_uncle_count_by_block_number(&self, number: BlockNumberOrTag) -> RpcResult<U64>;
@@ -106,7 +128,10 @@ impl EthRpc {
     }
 
     fn head(&self, reader: &StateReader) -> RpcResult<u64> {
-        reader.head().map_err(internal)?.ok_or_else(|| server_error("chain not initialised"))
+        reader
+            .head()
+            .map_err(internal)?
+            .ok_or_else(|| server_error("chain not initialised"))
     }
 
     /// Resolves a tag or number to a block number that exists.
@@ -115,8 +140,18 @@ impl EthRpc {
         let n = match tag {
             BlockNumberOrTag::Latest | BlockNumberOrTag::Pending => head,
             BlockNumberOrTag::Earliest => 0,
-            BlockNumberOrTag::Safe => self.ctx.store.head(Head::Safe).map_err(internal)?.unwrap_or(0),
-            BlockNumberOrTag::Finalized => self.ctx.store.head(Head::Finalized).map_err(internal)?.unwrap_or(0),
+            BlockNumberOrTag::Safe => self
+                .ctx
+                .store
+                .head(Head::Safe)
+                .map_err(internal)?
+                .unwrap_or(0),
+            BlockNumberOrTag::Finalized => self
+                .ctx
+                .store
+                .head(Head::Finalized)
+                .map_err(internal)?
+                .unwrap_or(0),
             BlockNumberOrTag::Number(n) => n,
         };
         Ok((n <= head).then_some(n))
@@ -124,7 +159,9 @@ impl EthRpc {
 
     fn resolve(&self, reader: &StateReader, block: Option<BlockId>) -> RpcResult<u64> {
         match block.unwrap_or(BlockId::Number(BlockNumberOrTag::Latest)) {
-            BlockId::Number(tag) => self.number_of(reader, tag)?.ok_or_else(|| server_error("header not found")),
+            BlockId::Number(tag) => self
+                .number_of(reader, tag)?
+                .ok_or_else(|| server_error("header not found")),
             BlockId::Hash(h) => reader
                 .block_number(h.block_hash)
                 .map_err(internal)?
@@ -149,12 +186,16 @@ impl EthRpc {
 
     fn block_at(&self, n: u64, full: bool) -> RpcResult<Option<Block<OpTransaction>>> {
         let reader = self.latest()?;
-        Ok(render::load_block(&reader, n).map_err(internal)?.map(|b| render::block(&self.ctx.chain, &b, full)))
+        Ok(render::load_block(&reader, n)
+            .map_err(internal)?
+            .map(|b| render::block(&self.ctx.chain, &b, full)))
     }
 
     fn receipts_of(&self, n: u64) -> RpcResult<Option<Vec<OpTransactionReceipt>>> {
         let reader = self.latest()?;
-        let Some(b) = render::load_block(&reader, n).map_err(internal)? else { return Ok(None) };
+        let Some(b) = render::load_block(&reader, n).map_err(internal)? else {
+            return Ok(None);
+        };
         let at = self.ctx.store.at_block(n).map_err(internal)?;
         (0..b.txs.len())
             .map(|i| render::receipt(&self.ctx.chain, &at, &b, i).map_err(internal))
@@ -163,18 +204,33 @@ impl EthRpc {
     }
 
     /// The state and header a call runs against (`pending` = the latest block).
-    fn call_state(&self, block: Option<BlockId>) -> RpcResult<(StateReader, alloy::consensus::Header)> {
+    fn call_state(
+        &self,
+        block: Option<BlockId>,
+    ) -> RpcResult<(StateReader, alloy::consensus::Header)> {
         let reader = self.state_at(block)?;
-        let n = reader.state_block().map_err(internal)?.ok_or_else(|| server_error("header not found"))?;
-        let header = reader.header(n).map_err(internal)?.ok_or_else(|| server_error("header not found"))?;
+        let n = reader
+            .state_block()
+            .map_err(internal)?
+            .ok_or_else(|| server_error("header not found"))?;
+        let header = reader
+            .header(n)
+            .map_err(internal)?
+            .ok_or_else(|| server_error("header not found"))?;
         Ok((reader, header))
     }
 
     fn next_base_fee(&self) -> RpcResult<u64> {
         let reader = self.latest()?;
         let head = self.head(&reader)?;
-        let header = reader.header(head).map_err(internal)?.ok_or_else(|| server_error("head header missing"))?;
-        self.ctx.chain.next_base_fee(&header, header.timestamp + 1).map_err(internal)
+        let header = reader
+            .header(head)
+            .map_err(internal)?
+            .ok_or_else(|| server_error("head header missing"))?;
+        self.ctx
+            .chain
+            .next_base_fee(&header, header.timestamp + 1)
+            .map_err(internal)
     }
 }
 
@@ -193,7 +249,9 @@ impl EthApiServer for EthRpc {
     }
 
     fn gas_price(&self) -> RpcResult<U256> {
-        Ok(U256::from(self.next_base_fee()? as u128 + self.ctx.suggested_tip))
+        Ok(U256::from(
+            self.next_base_fee()? as u128 + self.ctx.suggested_tip,
+        ))
     }
 
     fn max_priority_fee_per_gas(&self) -> RpcResult<U256> {
@@ -202,33 +260,58 @@ impl EthApiServer for EthRpc {
 
     fn get_balance(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256> {
         let s = self.state_at(block)?;
-        Ok(s.account(address).map_err(internal)?.map_or(U256::ZERO, |a| a.balance))
+        Ok(s.account(address)
+            .map_err(internal)?
+            .map_or(U256::ZERO, |a| a.balance))
     }
 
     fn get_transaction_count(&self, address: Address, block: Option<BlockId>) -> RpcResult<U256> {
         let pending = Self::is_pending(&block);
         let s = self.state_at(block)?;
         let nonce = s.account(address).map_err(internal)?.map_or(0, |a| a.nonce);
-        Ok(U256::from(if pending { self.ctx.pool.pending_nonce(address, nonce) } else { nonce }))
+        Ok(U256::from(if pending {
+            self.ctx.pool.pending_nonce(address, nonce)
+        } else {
+            nonce
+        }))
     }
 
     fn get_code(&self, address: Address, block: Option<BlockId>) -> RpcResult<Bytes> {
         let s = self.state_at(block)?;
-        let Some(a) = s.account(address).map_err(internal)? else { return Ok(Bytes::new()) };
-        Ok(s.code(a.code_hash).map_err(internal)?.map(Bytes::from).unwrap_or_default())
+        let Some(a) = s.account(address).map_err(internal)? else {
+            return Ok(Bytes::new());
+        };
+        Ok(s.code(a.code_hash)
+            .map_err(internal)?
+            .map(Bytes::from)
+            .unwrap_or_default())
     }
 
-    fn get_storage_at(&self, address: Address, slot: JsonStorageKey, block: Option<BlockId>) -> RpcResult<B256> {
+    fn get_storage_at(
+        &self,
+        address: Address,
+        slot: JsonStorageKey,
+        block: Option<BlockId>,
+    ) -> RpcResult<B256> {
         let s = self.state_at(block)?;
-        let v = s.storage(address, U256::from_be_bytes(slot.as_b256().0)).map_err(internal)?;
+        let v = s
+            .storage(address, U256::from_be_bytes(slot.as_b256().0))
+            .map_err(internal)?;
         Ok(B256::from(v))
     }
 
-    fn get_proof(&self, address: Address, keys: Vec<JsonStorageKey>, block: Option<BlockId>) -> RpcResult<EIP1186AccountProofResponse> {
+    fn get_proof(
+        &self,
+        address: Address,
+        keys: Vec<JsonStorageKey>,
+        block: Option<BlockId>,
+    ) -> RpcResult<EIP1186AccountProofResponse> {
         let latest = self.latest()?;
         let n = self.resolve(&latest, block)?;
         if Some(n) != latest.head().map_err(internal)? {
-            return Err(invalid_params("proofs are served for the latest block only"));
+            return Err(invalid_params(
+                "proofs are served for the latest block only",
+            ));
         }
         drop(latest);
         let slots: Vec<B256> = keys.iter().map(|k| k.as_b256()).collect();
@@ -245,7 +328,11 @@ impl EthApiServer for EthRpc {
         Ok(hash)
     }
 
-    fn get_block_by_number(&self, number: BlockNumberOrTag, full: bool) -> RpcResult<Option<Block<OpTransaction>>> {
+    fn get_block_by_number(
+        &self,
+        number: BlockNumberOrTag,
+        full: bool,
+    ) -> RpcResult<Option<Block<OpTransaction>>> {
         let reader = self.latest()?;
         match self.number_of(&reader, number)? {
             Some(n) => self.block_at(n, full),
@@ -263,20 +350,31 @@ impl EthApiServer for EthRpc {
 
     fn get_transaction_by_hash(&self, hash: B256) -> RpcResult<Option<OpTransaction>> {
         let reader = self.latest()?;
-        let Some(loc) = reader.transaction_location(hash).map_err(internal)? else { return Ok(None) };
-        let Some(b) = render::load_block(&reader, loc.number).map_err(internal)? else { return Ok(None) };
-        Ok(((loc.index as usize) < b.txs.len()).then(|| render::transaction(&b, loc.index as usize)))
+        let Some(loc) = reader.transaction_location(hash).map_err(internal)? else {
+            return Ok(None);
+        };
+        let Some(b) = render::load_block(&reader, loc.number).map_err(internal)? else {
+            return Ok(None);
+        };
+        Ok(((loc.index as usize) < b.txs.len())
+            .then(|| render::transaction(&b, loc.index as usize)))
     }
 
     fn get_transaction_receipt(&self, hash: B256) -> RpcResult<Option<OpTransactionReceipt>> {
         let reader = self.latest()?;
-        let Some(loc) = reader.transaction_location(hash).map_err(internal)? else { return Ok(None) };
-        let Some(b) = render::load_block(&reader, loc.number).map_err(internal)? else { return Ok(None) };
+        let Some(loc) = reader.transaction_location(hash).map_err(internal)? else {
+            return Ok(None);
+        };
+        let Some(b) = render::load_block(&reader, loc.number).map_err(internal)? else {
+            return Ok(None);
+        };
         if loc.index as usize >= b.txs.len() {
             return Ok(None);
         }
         let at = self.ctx.store.at_block(loc.number).map_err(internal)?;
-        render::receipt(&self.ctx.chain, &at, &b, loc.index as usize).map(Some).map_err(internal)
+        render::receipt(&self.ctx.chain, &at, &b, loc.index as usize)
+            .map(Some)
+            .map_err(internal)
     }
 
     fn get_block_receipts(&self, block: BlockId) -> RpcResult<Option<Vec<OpTransactionReceipt>>> {
@@ -291,10 +389,17 @@ impl EthApiServer for EthRpc {
         }
     }
 
-    fn get_block_transaction_count_by_number(&self, number: BlockNumberOrTag) -> RpcResult<Option<U64>> {
+    fn get_block_transaction_count_by_number(
+        &self,
+        number: BlockNumberOrTag,
+    ) -> RpcResult<Option<U64>> {
         let reader = self.latest()?;
-        let Some(n) = self.number_of(&reader, number)? else { return Ok(None) };
-        Ok(render::load_block(&reader, n).map_err(internal)?.map(|b| U64::from(b.txs.len())))
+        let Some(n) = self.number_of(&reader, number)? else {
+            return Ok(None);
+        };
+        Ok(render::load_block(&reader, n)
+            .map_err(internal)?
+            .map(|b| U64::from(b.txs.len())))
     }
 
     fn call(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<Bytes> {
@@ -305,26 +410,51 @@ impl EthApiServer for EthRpc {
 
     fn estimate_gas(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<U64> {
         let (reader, header) = self.call_state(block)?;
-        call::estimate(&self.ctx.chain, &reader, &header, &request, header.gas_limit).map(U64::from)
+        call::estimate(
+            &self.ctx.chain,
+            &reader,
+            &header,
+            &request,
+            header.gas_limit,
+        )
+        .map(U64::from)
     }
 
-    fn fee_history(&self, block_count: U64, newest: BlockNumberOrTag, reward_percentiles: Option<Vec<f64>>) -> RpcResult<FeeHistory> {
+    fn fee_history(
+        &self,
+        block_count: U64,
+        newest: BlockNumberOrTag,
+        reward_percentiles: Option<Vec<f64>>,
+    ) -> RpcResult<FeeHistory> {
         let reader = self.latest()?;
-        let newest = self.number_of(&reader, newest)?.ok_or_else(|| server_error("header not found"))?;
+        let newest = self
+            .number_of(&reader, newest)?
+            .ok_or_else(|| server_error("header not found"))?;
         let count = block_count.to::<u64>().clamp(1, 1024).min(newest + 1);
         let oldest = newest + 1 - count;
         let percentiles = reward_percentiles.unwrap_or_default();
-        if percentiles.windows(2).any(|w| w[0] > w[1]) || percentiles.iter().any(|p| !(0.0..=100.0).contains(p)) {
-            return Err(invalid_params("reward percentiles must be ascending values in [0, 100]"));
+        if percentiles.windows(2).any(|w| w[0] > w[1])
+            || percentiles.iter().any(|p| !(0.0..=100.0).contains(p))
+        {
+            return Err(invalid_params(
+                "reward percentiles must be ascending values in [0, 100]",
+            ));
         }
-        let mut history = FeeHistory { oldest_block: oldest, ..Default::default() };
+        let mut history = FeeHistory {
+            oldest_block: oldest,
+            ..Default::default()
+        };
         let mut rewards = vec![];
         let mut last = None;
         for n in oldest..=newest {
-            let b = render::load_block(&reader, n).map_err(internal)?.ok_or_else(|| server_error("header not found"))?;
+            let b = render::load_block(&reader, n)
+                .map_err(internal)?
+                .ok_or_else(|| server_error("header not found"))?;
             let base = b.header.base_fee_per_gas.unwrap_or_default();
             history.base_fee_per_gas.push(base as u128);
-            history.gas_used_ratio.push(b.header.gas_used as f64 / b.header.gas_limit.max(1) as f64);
+            history
+                .gas_used_ratio
+                .push(b.header.gas_used as f64 / b.header.gas_limit.max(1) as f64);
             history.base_fee_per_blob_gas.push(1);
             history.blob_gas_used_ratio.push(0.0);
             if !percentiles.is_empty() {
@@ -333,7 +463,11 @@ impl EthApiServer for EthRpc {
             last = Some(b.header);
         }
         if let Some(h) = last {
-            let next = self.ctx.chain.next_base_fee(&h, h.timestamp + 1).map_err(internal)?;
+            let next = self
+                .ctx
+                .chain
+                .next_base_fee(&h, h.timestamp + 1)
+                .map_err(internal)?;
             history.base_fee_per_gas.push(next as u128);
             history.base_fee_per_blob_gas.push(1);
         }

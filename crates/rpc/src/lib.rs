@@ -11,7 +11,10 @@ mod render;
 use std::{net::SocketAddr, sync::Arc};
 
 use alloy::primitives::{Address, B256, Bytes};
-use jsonrpsee::{RpcModule, server::{Server, ServerConfig, ServerHandle}};
+use jsonrpsee::{
+    RpcModule,
+    server::{Server, ServerConfig, ServerHandle},
+};
 use opal_evm::OpalChain;
 use opal_storage::Store;
 
@@ -66,14 +69,20 @@ impl Default for RpcConfig {
 /// All methods, merged into one module.
 pub fn module(ctx: Arc<RpcContext>) -> Result<RpcModule<()>, RpcError> {
     let mut m = RpcModule::new(());
-    m.merge(EthRpc::new(ctx.clone()).into_rpc()).map_err(|e| RpcError::Setup(e.to_string()))?;
-    m.merge(NetRpc::new(ctx.clone()).into_rpc()).map_err(|e| RpcError::Setup(e.to_string()))?;
-    m.merge(Web3Rpc.into_rpc()).map_err(|e| RpcError::Setup(e.to_string()))?;
+    m.merge(EthRpc::new(ctx.clone()).into_rpc())
+        .map_err(|e| RpcError::Setup(e.to_string()))?;
+    m.merge(NetRpc::new(ctx.clone()).into_rpc())
+        .map_err(|e| RpcError::Setup(e.to_string()))?;
+    m.merge(Web3Rpc.into_rpc())
+        .map_err(|e| RpcError::Setup(e.to_string()))?;
     Ok(m)
 }
 
 /// Starts the server; it runs until the handle is stopped or dropped.
-pub async fn start(ctx: Arc<RpcContext>, config: &RpcConfig) -> Result<(ServerHandle, SocketAddr), RpcError> {
+pub async fn start(
+    ctx: Arc<RpcContext>,
+    config: &RpcConfig,
+) -> Result<(ServerHandle, SocketAddr), RpcError> {
     let cfg = ServerConfig::builder()
         .max_request_body_size(config.max_request_bytes)
         .max_response_body_size(config.max_response_bytes)
@@ -84,7 +93,9 @@ pub async fn start(ctx: Arc<RpcContext>, config: &RpcConfig) -> Result<(ServerHa
         .build(config.addr)
         .await
         .map_err(|e| RpcError::Setup(format!("cannot listen on {}: {e}", config.addr)))?;
-    let addr = server.local_addr().map_err(|e| RpcError::Setup(e.to_string()))?;
+    let addr = server
+        .local_addr()
+        .map_err(|e| RpcError::Setup(e.to_string()))?;
     let handle = server.start(module(ctx)?);
     Ok((handle, addr))
 }

@@ -2,7 +2,10 @@
 //! including the OP receipt fields (L1 fee, L1 gas, scalars, operator fee).
 
 use alloy::{
-    consensus::{Header, ReceiptWithBloom, Transaction as _, transaction::{Recovered, TransactionInfo}},
+    consensus::{
+        Header, ReceiptWithBloom, Transaction as _,
+        transaction::{Recovered, TransactionInfo},
+    },
     eips::eip2718::Encodable2718,
     primitives::{Address, B256, Sealed, TxKind, U256},
     rpc::types::{Block, BlockTransactions, Log, TransactionReceipt, Withdrawals},
@@ -35,19 +38,40 @@ pub struct StoredBlock {
 }
 
 fn corrupt(table: &'static str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt { table, reason: e.to_string() }
+    StoreError::Corrupt {
+        table,
+        reason: e.to_string(),
+    }
 }
 
 /// Loads block `n` from a snapshot.
 pub fn load_block(reader: &StateReader, n: u64) -> Result<Option<StoredBlock>, StoreError> {
-    let (Some(header), Some(hash)) = (reader.header(n)?, reader.block_hash(n)?) else { return Ok(None) };
-    let txs = decode_body(&reader.body(n)?.unwrap_or_default()).map_err(|e| corrupt("bodies", e))?;
-    let receipts = decode_receipts(&reader.receipts(n)?.unwrap_or_default()).map_err(|e| corrupt("receipts", e))?;
+    let (Some(header), Some(hash)) = (reader.header(n)?, reader.block_hash(n)?) else {
+        return Ok(None);
+    };
+    let txs =
+        decode_body(&reader.body(n)?.unwrap_or_default()).map_err(|e| corrupt("bodies", e))?;
+    let receipts = decode_receipts(&reader.receipts(n)?.unwrap_or_default())
+        .map_err(|e| corrupt("receipts", e))?;
     let senders = reader.senders(n)?.unwrap_or_default();
     if txs.len() != receipts.len() || txs.len() != senders.len() {
-        return Err(corrupt("bodies", format!("block {n}: {} txs, {} receipts, {} senders", txs.len(), receipts.len(), senders.len())));
+        return Err(corrupt(
+            "bodies",
+            format!(
+                "block {n}: {} txs, {} receipts, {} senders",
+                txs.len(),
+                receipts.len(),
+                senders.len()
+            ),
+        ));
     }
-    Ok(Some(StoredBlock { header, hash, txs, senders, receipts }))
+    Ok(Some(StoredBlock {
+        header,
+        hash,
+        txs,
+        senders,
+        receipts,
+    }))
 }
 
 fn tx_info(b: &StoredBlock, i: usize) -> OpTransactionInfo {
@@ -69,7 +93,10 @@ fn tx_info(b: &StoredBlock, i: usize) -> OpTransactionInfo {
 
 /// Transaction `i` of a block as `eth_getTransactionBy*` returns it.
 pub fn transaction(b: &StoredBlock, i: usize) -> OpTransaction {
-    OpTransaction::from_transaction(Recovered::new_unchecked(b.txs[i].clone(), b.senders[i]), tx_info(b, i))
+    OpTransaction::from_transaction(
+        Recovered::new_unchecked(b.txs[i].clone(), b.senders[i]),
+        tx_info(b, i),
+    )
 }
 
 /// A block as `eth_getBlockBy*` returns it.
@@ -78,21 +105,41 @@ pub fn block(chain: &OpalChain, b: &StoredBlock, full: bool) -> Block<OpTransact
         let body_len: usize = b.txs.iter().map(|t| t.length()).sum::<usize>();
         b.header.length() + body_len + 8
     };
-    let header = alloy::rpc::types::Header::from_consensus(Sealed::new_unchecked(b.header.clone(), b.hash), None, Some(U256::from(size)));
+    let header = alloy::rpc::types::Header::from_consensus(
+        Sealed::new_unchecked(b.header.clone(), b.hash),
+        None,
+        Some(U256::from(size)),
+    );
     let transactions = if full {
         BlockTransactions::Full((0..b.txs.len()).map(|i| transaction(b, i)).collect())
     } else {
         BlockTransactions::Hashes(b.txs.iter().map(|t| t.tx_hash()).collect())
     };
-    let withdrawals = chain.is_active(Fork::Canyon, b.header.timestamp).then(|| Withdrawals::new(vec![]));
-    Block { header, uncles: vec![], transactions, withdrawals }
+    let withdrawals = chain
+        .is_active(Fork::Canyon, b.header.timestamp)
+        .then(|| Withdrawals::new(vec![]));
+    Block {
+        header,
+        uncles: vec![],
+        transactions,
+        withdrawals,
+    }
 }
 
 /// Receipt `i` of a block, with the OP L1-fee fields computed from the block's L1 attributes.
-pub fn receipt(chain: &OpalChain, at_block: &StateReader, b: &StoredBlock, i: usize) -> Result<OpTransactionReceipt, StoreError> {
+pub fn receipt(
+    chain: &OpalChain,
+    at_block: &StateReader,
+    b: &StoredBlock,
+    i: usize,
+) -> Result<OpTransactionReceipt, StoreError> {
     let tx = &b.txs[i];
     let env = &b.receipts[i];
-    let prev_cumulative = if i == 0 { 0 } else { b.receipts[i - 1].cumulative_gas_used() };
+    let prev_cumulative = if i == 0 {
+        0
+    } else {
+        b.receipts[i - 1].cumulative_gas_used()
+    };
     let gas_used = env.cumulative_gas_used() - prev_cumulative;
     let first_log: usize = b.receipts[..i].iter().map(|r| r.logs().len()).sum();
     let bloom = *env.logs_bloom();
@@ -113,15 +160,26 @@ pub fn receipt(chain: &OpalChain, at_block: &StateReader, b: &StoredBlock, i: us
         log
     });
     let base_fee = b.header.base_fee_per_gas.unwrap_or_default();
-    let effective_gas_price = if tx.is_deposit() { 0 } else { tx.effective_gas_price(Some(base_fee)) };
+    let effective_gas_price = if tx.is_deposit() {
+        0
+    } else {
+        tx.effective_gas_price(Some(base_fee))
+    };
     let (to, contract_address) = match tx.kind() {
         TxKind::Call(to) => (Some(to), None),
         TxKind::Create => (None, Some(b.senders[i].create(tx.nonce()))),
     };
-    let l1_block_info = if tx.is_deposit() { RpcL1Info::default() } else { l1_fields(chain, at_block, b, tx)? };
+    let l1_block_info = if tx.is_deposit() {
+        RpcL1Info::default()
+    } else {
+        l1_fields(chain, at_block, b, tx)?
+    };
     Ok(OpTransactionReceipt {
         inner: TransactionReceipt {
-            inner: ReceiptWithBloom { receipt: op, logs_bloom: bloom },
+            inner: ReceiptWithBloom {
+                receipt: op,
+                logs_bloom: bloom,
+            },
             transaction_hash: tx.tx_hash(),
             transaction_index: Some(i as u64),
             block_hash: Some(b.hash),
@@ -139,7 +197,12 @@ pub fn receipt(chain: &OpalChain, at_block: &StateReader, b: &StoredBlock, i: us
     })
 }
 
-fn l1_fields(chain: &OpalChain, at_block: &StateReader, b: &StoredBlock, tx: &OpTxEnvelope) -> Result<RpcL1Info, StoreError> {
+fn l1_fields(
+    chain: &OpalChain,
+    at_block: &StateReader,
+    b: &StoredBlock,
+    tx: &OpTxEnvelope,
+) -> Result<RpcL1Info, StoreError> {
     let spec = chain.spec_id(b.header.timestamp);
     let mut db = WrapDatabaseRef(at_block);
     let mut info = op_revm::L1BlockInfo::try_fetch(&mut db, U256::from(b.header.number), spec)?;
@@ -157,8 +220,16 @@ fn l1_fields(chain: &OpalChain, at_block: &StateReader, b: &StoredBlock, tx: &Op
         l1_base_fee_scalar: u(info.l1_base_fee_scalar),
         l1_blob_base_fee: info.l1_blob_base_fee.and_then(u),
         l1_blob_base_fee_scalar: info.l1_blob_base_fee_scalar.and_then(u),
-        operator_fee_scalar: if isthmus { info.operator_fee_scalar.and_then(u) } else { None },
-        operator_fee_constant: if isthmus { info.operator_fee_constant.and_then(u) } else { None },
+        operator_fee_scalar: if isthmus {
+            info.operator_fee_scalar.and_then(u)
+        } else {
+            None
+        },
+        operator_fee_constant: if isthmus {
+            info.operator_fee_constant.and_then(u)
+        } else {
+            None
+        },
         da_footprint_gas_scalar: None,
     })
 }
@@ -172,7 +243,11 @@ pub fn tip_percentiles(b: &StoredBlock, percentiles: &[f64]) -> Vec<u128> {
         if tx.is_deposit() {
             continue;
         }
-        let prev = if i == 0 { 0 } else { b.receipts[i - 1].cumulative_gas_used() };
+        let prev = if i == 0 {
+            0
+        } else {
+            b.receipts[i - 1].cumulative_gas_used()
+        };
         let used = b.receipts[i].cumulative_gas_used() - prev;
         tips.push((tx.effective_tip_per_gas(base).unwrap_or_default(), used));
     }

@@ -7,6 +7,8 @@
 //! sender; [`Pool::on_new_block`] re-evaluates the pool after each block; limits evict the
 //! cheapest transactions and queued transactions expire.
 
+#![warn(missing_docs)]
+
 mod best;
 mod config;
 mod error;
