@@ -108,11 +108,15 @@ impl Node {
         config: &NodeConfig,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<(), NodeError> {
+        let (new_blocks, _) = tokio::sync::broadcast::channel(1024);
+        let (new_pending, _) = tokio::sync::broadcast::channel(8192);
         let ctx = Arc::new(RpcContext {
             chain: self.chain.clone(),
             store: self.store.clone(),
             pool: self.pool.clone(),
             suggested_tip: config.suggested_tip,
+            new_blocks: new_blocks.clone(),
+            new_pending,
         });
         let (rpc, addr) = opal_rpc::start(ctx, &config.rpc).await?;
         info!(%addr, "JSON-RPC listening (HTTP and WebSocket)");

@@ -90,6 +90,7 @@ pub struct Sequencer {
     pool: Arc<PoolService>,
     l1: DevL1,
     block_time: Duration,
+    new_blocks: tokio::sync::broadcast::Sender<opal_rpc::NewBlock>,
 }
 
 impl Sequencer {
@@ -180,6 +181,10 @@ impl Sequencer {
             }
         }
         self.pool.on_new_block();
+        let _ = self.new_blocks.send(opal_rpc::NewBlock {
+            number,
+            hash: block.hash,
+        });
         info!(number, hash = %block.hash, txs = block.transactions.len() - 1, gas = block.header.gas_used, "sealed block");
         Ok(())
     }

@@ -325,6 +325,8 @@ impl EthApiServer for EthRpc {
     fn send_raw_transaction(&self, bytes: Bytes) -> RpcResult<B256> {
         let hash = self.ctx.pool.submit(bytes).map_err(server_error)?;
         debug!(%hash, "transaction submitted");
+        // No subscriber is not an error.
+        let _ = self.ctx.new_pending.send(hash);
         Ok(hash)
     }
 

@@ -30,6 +30,15 @@ pub trait PoolHandle: Send + Sync + 'static {
     fn pending_nonce(&self, sender: Address, state_nonce: u64) -> u64;
 }
 
+/// A block the node committed (handlers load its contents from the store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewBlock {
+    /// Block number.
+    pub number: u64,
+    /// Block hash.
+    pub hash: B256,
+}
+
 /// Everything a request handler reads.
 pub struct RpcContext {
     /// The chain rules.
@@ -40,6 +49,10 @@ pub struct RpcContext {
     pub pool: Arc<dyn PoolHandle>,
     /// Suggested priority fee (wei) for `eth_maxPriorityFeePerGas` and `eth_gasPrice`.
     pub suggested_tip: u128,
+    /// Committed blocks, in order (subscriptions, filters, `eth_sendRawTransactionSync`).
+    pub new_blocks: tokio::sync::broadcast::Sender<NewBlock>,
+    /// Hashes of transactions accepted into the pool.
+    pub new_pending: tokio::sync::broadcast::Sender<B256>,
 }
 
 /// Server limits and addresses.
