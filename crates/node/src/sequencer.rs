@@ -100,12 +100,14 @@ impl Sequencer {
         pool: Arc<PoolService>,
         l1: DevL1,
         block_time: Duration,
+        new_blocks: tokio::sync::broadcast::Sender<opal_rpc::NewBlock>,
     ) -> Self {
         Self {
             executor,
             pool,
             l1,
             block_time,
+            new_blocks,
         }
     }
 
