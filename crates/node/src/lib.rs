@@ -126,6 +126,7 @@ impl Node {
             self.pool.clone(),
             DevL1::from_rollup(&self.rollup),
             config.block_time,
+            new_blocks,
         );
         sequencer.run(shutdown).await?;
         rpc.stop()
