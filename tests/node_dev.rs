@@ -2,19 +2,17 @@
 //! by `scripts/test.sh` into `tests/e2e/node_modules`), including a restart that keeps state.
 
 use std::{
-    io::{BufRead, BufReader},
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    path::PathBuf,
+    process::Command,
     time::{Duration, Instant},
 };
+
+mod common;
+use common::{DevNode, repo};
 
 const KEY0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const DEV0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
 const DEV1: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
-
-fn repo() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).to_path_buf()
-}
 
 fn cast_bin() -> PathBuf {
     let p = repo().join("tests/e2e/node_modules/@foundry-rs/cast-linux-amd64/bin/cast");
@@ -25,50 +23,17 @@ fn cast_bin() -> PathBuf {
     p
 }
 
-struct DevNode {
-    child: Child,
-    url: String,
+/// `cast` against a node.
+trait Cast {
+    fn cast(&self, args: &[&str]) -> Result<String, String>;
+    fn ok(&self, args: &[&str]) -> String;
 }
 
-impl DevNode {
-    fn start(datadir: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_opal"))
-            .args([
-                "node",
-                "--dev",
-                "--http.port",
-                "0",
-                "--block-time",
-                "500ms",
-                "--datadir",
-            ])
-            .arg(datadir)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let started = Instant::now();
-        let url = loop {
-            let line = lines.next().expect("node exited before listening").unwrap();
-            if let Some(addr) = line.strip_prefix("Listening on ") {
-                break format!("http://{addr}");
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "node did not start"
-            );
-        };
-        std::thread::spawn(move || for _ in lines {});
-        Self { child, url }
-    }
-
+impl Cast for DevNode {
     fn cast(&self, args: &[&str]) -> Result<String, String> {
         let out = Command::new(cast_bin())
             .args(args)
-            .env("ETH_RPC_URL", &self.url)
+            .env("ETH_RPC_URL", self.url())
             .output()
             .unwrap();
         if out.status.success() {
@@ -82,30 +47,6 @@ impl DevNode {
         self.cast(args)
             .unwrap_or_else(|e| panic!("cast {args:?} failed: {e}"))
     }
-
-    /// SIGTERM, then wait: the node finishes its block and exits cleanly.
-    fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "node exited with {status}");
-                return;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "node ignored SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for DevNode {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
 }
 
 fn json(s: &str) -> serde_json::Value {
@@ -115,7 +56,7 @@ fn json(s: &str) -> serde_json::Value {
 #[test]
 fn cast_against_dev_node_with_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let node = DevNode::start(dir.path());
+    let node = DevNode::start(dir.path(), "500ms", &[]);
     assert_eq!(node.ok(&["chain-id"]), "72077");
     assert_eq!(node.ok(&["client"]).split('/').next(), Some("opal"));
 
@@ -242,7 +183,7 @@ fn cast_against_dev_node_with_restart() {
     node.stop();
 
     // Restart on the same datadir: state and chain continue.
-    let node = DevNode::start(dir.path());
+    let node = DevNode::start(dir.path(), "500ms", &[]);
     assert!(node.ok(&["block-number"]).parse::<u64>().unwrap() >= height);
     assert_eq!(
         node.ok(&["balance", "0x00000000000000000000000000000000000000aa"]),
@@ -267,5 +208,147 @@ fn cast_against_dev_node_with_restart() {
         node.ok(&["call", &token, "balanceOf(address)(uint256)", DEV1]),
         "400"
     );
+    node.stop();
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn admin_journal_and_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(dir.path(), "500ms", &["--metrics", "127.0.0.1:0"]);
+    let metrics_addr = node.metrics.clone().unwrap();
+    assert_eq!(node.ok(&["rpc", "admin_sequencerActive"]), "true");
+    // Stop the sequencer: the head no longer moves and a new transaction stays pending.
+    let head_hash = json(&node.ok(&["rpc", "admin_stopSequencer"]));
+    let head = node.ok(&["block-number"]);
+    let err = node.cast(&["rpc", "admin_stopSequencer"]).unwrap_err();
+    assert!(err.contains("sequencer not running"), "{err}");
+    let pending = node.ok(&[
+        "send",
+        "--private-key",
+        KEY0,
+        "--async",
+        "--gas-limit",
+        "21000",
+        DEV1,
+        "--value",
+        "777",
+    ]);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(node.ok(&["block-number"]), head, "no blocks while stopped");
+    assert_eq!(
+        node.ok(&["rpc", "eth_getTransactionReceipt", &pending]),
+        "null"
+    );
+    // Metrics and health answer.
+    let health = http_get(&metrics_addr, "/health");
+    assert!(
+        health.starts_with("HTTP/1.1 200") && health.contains("\"status\":\"ok\""),
+        "{health}"
+    );
+    let text = http_get(&metrics_addr, "/metrics");
+    assert!(text.contains("opal_txpool_pending 1"), "{text}");
+    assert!(text.contains("opal_blocks_sealed_total"));
+    // Starting on a hash that is not the head is refused.
+    let err = node
+        .cast(&[
+            "rpc",
+            "admin_startSequencer",
+            &format!("0x{}", "11".repeat(32)),
+        ])
+        .unwrap_err();
+    assert!(err.contains("does not match"), "{err}");
+    // Restart: the journaled transaction comes back and is mined.
+    node.stop();
+    let node = DevNode::start(dir.path(), "500ms", &[]);
+    let started = Instant::now();
+    loop {
+        let r = node.ok(&["rpc", "eth_getTransactionReceipt", &pending]);
+        if r != "null" {
+            assert_eq!(json(&r)["status"], "0x1");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "journaled transaction was not mined"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(head_hash.is_string());
+    node.stop();
+}
+
+fn http_post(addr: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let req = format!(
+        "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    // The server may answer (413) and close before reading an oversized body.
+    let _ = s.write_all(req.as_bytes());
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+#[test]
+fn bad_requests_get_json_rpc_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(dir.path(), "500ms", &[]);
+    let malformed = http_post(&node.addr, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":");
+    assert!(malformed.contains("-32700"), "parse error: {malformed}");
+    let unknown = http_post(
+        &node.addr,
+        r#"{"jsonrpc":"2.0","id":1,"method":"eth_noSuchMethod","params":[]}"#,
+    );
+    assert!(unknown.contains("-32601"), "method not found: {unknown}");
+    let bad_params = http_post(
+        &node.addr,
+        r#"{"jsonrpc":"2.0","id":1,"method":"eth_getBalance","params":["0x12"]}"#,
+    );
+    assert!(
+        bad_params.contains("-32602"),
+        "invalid params: {bad_params}"
+    );
+    let garbage_tx = http_post(
+        &node.addr,
+        r#"{"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":["0xdeadbeef"]}"#,
+    );
+    assert!(
+        garbage_tx.contains("-32000") && garbage_tx.contains("decode"),
+        "bad tx: {garbage_tx}"
+    );
+    let batch = http_post(
+        &node.addr,
+        r#"[{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]},{"jsonrpc":"2.0","id":2,"method":"net_version","params":[]}]"#,
+    );
+    assert!(
+        batch.contains("\"0x1198d\"") && batch.contains("\"72077\""),
+        "batch: {batch}"
+    );
+    let huge = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":["0x{}"]}}"#,
+        "00".repeat(6 * 1024 * 1024)
+    );
+    let too_big = http_post(&node.addr, &huge);
+    assert!(
+        too_big.starts_with("HTTP/1.1 413")
+            || too_big.contains("-32007")
+            || too_big.contains("too big"),
+        "oversized: {}",
+        &too_big[..too_big.len().min(300)]
+    );
+    // The node is still serving.
+    assert_eq!(node.ok(&["chain-id"]), "72077");
     node.stop();
 }

@@ -38,6 +38,9 @@ pub struct NodeArgs {
     /// Block time: `2s`, `250ms`, down to `100ms`.
     #[arg(long = "block-time", env = "OPAL_BLOCK_TIME", default_value = "2s", value_parser = parse_block_time)]
     block_time: Duration,
+    /// Serve Prometheus metrics (`/metrics`) and health (`/health`) on this address.
+    #[arg(long = "metrics", env = "OPAL_METRICS")]
+    metrics: Option<std::net::SocketAddr>,
     /// Suggested priority fee in wei (eth_maxPriorityFeePerGas).
     #[arg(long = "gpo.tip", env = "OPAL_GPO_TIP", default_value_t = 1_000_000)]
     tip: u128,
@@ -102,6 +105,7 @@ pub fn run(args: NodeArgs) -> eyre::Result<()> {
         block_time: args.block_time,
         pool: opal_txpool::PoolConfig::default(),
         suggested_tip: args.tip,
+        metrics: args.metrics,
     };
     let node = Node::open(&config)?;
     if args.dev {

@@ -2,6 +2,8 @@
 //! JSON-RPC server until shutdown. The block in flight at shutdown either commits whole or not
 //! at all (the store commits each block in one transaction), so a restart continues from the head.
 
+mod journal;
+mod metrics;
 mod pool;
 mod sequencer;
 
@@ -13,8 +15,9 @@ use opal_rpc::{RpcConfig, RpcContext};
 use opal_storage::Store;
 use tracing::info;
 
+pub use metrics::Metrics;
 pub use pool::PoolService;
-pub use sequencer::{DevL1, Sequencer};
+pub use sequencer::{DevL1, Sequencer, SequencerSwitch};
 
 /// Errors starting or running the node.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +62,8 @@ pub struct NodeConfig {
     pub pool: opal_txpool::PoolConfig,
     /// Suggested priority fee in wei.
     pub suggested_tip: u128,
+    /// Prometheus metrics and health endpoint address.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// A running node's parts.
@@ -93,6 +98,12 @@ impl Node {
             config.pool.clone(),
             rollup.genesis.system_config.gas_limit,
         ));
+        let restored = pool
+            .restore_journal(&config.datadir)
+            .map_err(|e| NodeError::Other(format!("transaction journal: {e}")))?;
+        if restored > 0 {
+            info!(restored, "readmitted journaled transactions");
+        }
         Ok(Self {
             chain,
             store,
@@ -110,24 +121,34 @@ impl Node {
     ) -> Result<(), NodeError> {
         let (new_blocks, _) = tokio::sync::broadcast::channel(1024);
         let (new_pending, _) = tokio::sync::broadcast::channel(8192);
-        let ctx = Arc::new(RpcContext {
-            chain: self.chain.clone(),
-            store: self.store.clone(),
-            pool: self.pool.clone(),
-            suggested_tip: config.suggested_tip,
-            new_blocks: new_blocks.clone(),
-            new_pending,
-        });
-        let (rpc, addr) = opal_rpc::start(ctx, &config.rpc).await?;
-        info!(%addr, "JSON-RPC listening (HTTP and WebSocket)");
-        println!("Listening on {addr}");
+        let metrics = Arc::new(Metrics::default());
         let sequencer = Sequencer::new(
             self.executor.clone(),
             self.pool.clone(),
             DevL1::from_rollup(&self.rollup),
             config.block_time,
-            new_blocks,
+            new_blocks.clone(),
+            metrics.clone(),
         );
+        let ctx = Arc::new(RpcContext {
+            chain: self.chain.clone(),
+            store: self.store.clone(),
+            pool: self.pool.clone(),
+            suggested_tip: config.suggested_tip,
+            new_blocks,
+            new_pending,
+            sequencer: Some(sequencer.switch()),
+        });
+        let (rpc, addr) = opal_rpc::start(ctx, &config.rpc).await?;
+        info!(%addr, "JSON-RPC listening (HTTP and WebSocket)");
+        println!("Listening on {addr}");
+        if let Some(maddr) = config.metrics {
+            let bound = metrics::serve(maddr, metrics, self.pool.clone())
+                .await
+                .map_err(|e| NodeError::Other(format!("metrics on {maddr}: {e}")))?;
+            info!(addr = %bound, "metrics and health endpoint listening");
+            println!("Metrics on {bound}");
+        }
         sequencer.run(shutdown).await?;
         rpc.stop()
             .map_err(|e| NodeError::Other(format!("stopping rpc: {e}")))?;

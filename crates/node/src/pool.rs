@@ -10,6 +10,8 @@ use alloy::primitives::{Address, B256, Bytes, U256};
 use opal_evm::OpalChain;
 use opal_storage::{StateReader, Store};
 use opal_txpool::{AccountInfo, BlockContext, Pool, PoolConfig, StateView};
+
+use crate::journal::Journal;
 use revm::database_interface::WrapDatabaseRef;
 use tracing::debug;
 
@@ -35,6 +37,7 @@ pub struct PoolService {
     store: Arc<Store>,
     pool: Mutex<Pool>,
     gas_limit: u64,
+    journal: Mutex<Option<Journal>>,
 }
 
 impl PoolService {
@@ -50,6 +53,43 @@ impl PoolService {
             store,
             pool: Mutex::new(Pool::new(config)),
             gas_limit,
+            journal: Mutex::new(None),
+        }
+    }
+
+    /// Opens the journal in `datadir`, replays it into the pool and compacts it. Returns how many
+    /// journaled transactions were readmitted.
+    pub fn restore_journal(&self, datadir: &std::path::Path) -> std::io::Result<usize> {
+        let (journal, txs) = Journal::open(datadir)?;
+        let mut restored = 0;
+        for raw in &txs {
+            let added = self.with_context(|state, ctx| {
+                self.lock().add(raw, state, ctx).map_err(|e| e.to_string())
+            });
+            match added {
+                Ok(Ok(_)) => restored += 1,
+                Ok(Err(why)) => debug!(%why, "journaled transaction not readmitted"),
+                Err(e) => tracing::warn!(error = %e, "cannot replay journal"),
+            }
+        }
+        *self.journal.lock().unwrap_or_else(|e| e.into_inner()) = Some(journal);
+        self.compact_journal()?;
+        Ok(restored)
+    }
+
+    /// Rewrites the journal with what the pool still holds.
+    fn compact_journal(&self) -> std::io::Result<()> {
+        let encoded: Vec<Bytes> = {
+            let pool = self.lock();
+            pool.pending()
+                .chain(pool.queued())
+                .map(|t| t.encoded.clone())
+                .collect()
+        };
+        let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+        match journal.as_mut() {
+            Some(j) => j.rewrite(encoded.iter()),
+            None => Ok(()),
         }
     }
 
@@ -119,20 +159,56 @@ impl PoolService {
             }
             Err(e) => tracing::warn!(error = %e, "pool re-evaluation failed"),
         }
+        let (journaled, pooled) = {
+            let journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
+            (
+                journal.as_ref().map_or(0, |j| j.written()),
+                self.lock().len(),
+            )
+        };
+        if journaled > 2 * pooled + 64
+            && let Err(e) = self.compact_journal()
+        {
+            tracing::warn!(error = %e, "journal compaction failed");
+        }
     }
 }
 
 impl opal_rpc::PoolHandle for PoolService {
     fn submit(&self, raw: Bytes) -> Result<B256, String> {
-        self.with_context(|state, ctx| {
+        let hash = self.with_context(|state, ctx| {
             self.lock()
                 .add(&raw, state, ctx)
                 .map(|o| o.hash)
                 .map_err(|e| e.to_string())
-        })?
+        })??;
+        if let Some(j) = self
+            .journal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            // The transaction is pooled either way; a journal failure only loses restart safety.
+            if let Err(e) = j.append(&raw) {
+                tracing::warn!(error = %e, "cannot journal transaction");
+            }
+        }
+        Ok(hash)
     }
 
     fn pending_nonce(&self, sender: Address, state_nonce: u64) -> u64 {
         self.lock().pending_nonce(sender, state_nonce)
+    }
+
+    fn status(&self) -> (usize, usize) {
+        self.lock().status()
+    }
+
+    fn content(&self) -> opal_rpc::PoolContent {
+        let pool = self.lock();
+        opal_rpc::PoolContent {
+            pending: pool.pending().map(|t| t.tx.clone()).collect(),
+            queued: pool.queued().map(|t| t.tx.clone()).collect(),
+        }
     }
 }

@@ -2,7 +2,10 @@
 //! commit it, and re-evaluate the pool.
 
 use std::{
-    sync::Arc,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -16,9 +19,9 @@ use opal_evm::{BlockExecutor, SequencerInputs, SkipReason, TxSource, sequencer_a
 use opal_primitives::RollupConfig;
 use opal_protocol::L1BlockInfo;
 use opal_txpool::BestTransactions;
-use tracing::{info, info_span, warn};
+use tracing::{error, info, info_span, warn};
 
-use crate::{NodeError, PoolService};
+use crate::{NodeError, PoolService, metrics::Metrics};
 
 /// The L1 origin a node without an L1 connection sequences on: the rollup's genesis L1 block,
 /// with the SystemConfig fee parameters.
@@ -91,28 +94,98 @@ pub struct Sequencer {
     l1: DevL1,
     block_time: Duration,
     new_blocks: tokio::sync::broadcast::Sender<opal_rpc::NewBlock>,
+    metrics: Arc<Metrics>,
+    switch: Arc<SequencerSwitch>,
+}
+
+/// Starts and stops block production (the `admin_` methods); held by the RPC server.
+pub struct SequencerSwitch {
+    active: AtomicBool,
+    /// Held while a block is built, so `stop` returns after the block in flight.
+    busy: Mutex<()>,
+    store: Arc<opal_storage::Store>,
+}
+
+impl SequencerSwitch {
+    fn head_hash(&self) -> Result<B256, String> {
+        let reader = self.store.latest().map_err(|e| e.to_string())?;
+        let head = reader
+            .head()
+            .map_err(|e| e.to_string())?
+            .ok_or("chain not initialised")?;
+        reader
+            .block_hash(head)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "head hash missing".into())
+    }
+}
+
+impl opal_rpc::SequencerControl for SequencerSwitch {
+    fn start(&self, head: B256) -> Result<(), String> {
+        let _busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+        if self.active.load(Ordering::SeqCst) {
+            return Err("sequencer already running".into());
+        }
+        let current = self.head_hash()?;
+        if current != head {
+            return Err(format!(
+                "block hash does not match: head {current} != {head}"
+            ));
+        }
+        self.active.store(true, Ordering::SeqCst);
+        info!(%head, "sequencer started");
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<B256, String> {
+        if !self.active.swap(false, Ordering::SeqCst) {
+            return Err("sequencer not running".into());
+        }
+        let _busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+        let head = self.head_hash()?;
+        info!(%head, "sequencer stopped");
+        Ok(head)
+    }
+
+    fn active(&self) -> bool {
+        self.active.load(Ordering::SeqCst)
+    }
 }
 
 impl Sequencer {
-    /// A sequencer over the executor and pool.
+    /// A sequencer over the executor and pool, producing blocks from the start.
     pub fn new(
         executor: BlockExecutor,
         pool: Arc<PoolService>,
         l1: DevL1,
         block_time: Duration,
         new_blocks: tokio::sync::broadcast::Sender<opal_rpc::NewBlock>,
+        metrics: Arc<Metrics>,
     ) -> Self {
+        let switch = Arc::new(SequencerSwitch {
+            active: AtomicBool::new(true),
+            busy: Mutex::new(()),
+            store: executor.store().clone(),
+        });
         Self {
             executor,
             pool,
             l1,
             block_time,
             new_blocks,
+            metrics,
+            switch,
         }
     }
 
+    /// The start/stop control for the RPC server.
+    pub fn switch(&self) -> Arc<SequencerSwitch> {
+        self.switch.clone()
+    }
+
     /// Produces blocks until `shutdown` resolves. A block being built when shutdown arrives is
-    /// finished (and committed whole) before returning.
+    /// finished (and committed whole) before returning. A failed block is logged and retried at
+    /// the next tick.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()>,
@@ -126,10 +199,23 @@ impl Sequencer {
                 _ = &mut shutdown => break,
                 _ = interval.tick() => {}
             }
+            if !this.switch.active.load(Ordering::SeqCst) {
+                continue;
+            }
             let s = this.clone();
-            tokio::task::spawn_blocking(move || s.produce())
-                .await
-                .map_err(|e| NodeError::Other(format!("sequencer task: {e}")))??;
+            let result = tokio::task::spawn_blocking(move || {
+                let _busy = s.switch.busy.lock().unwrap_or_else(|e| e.into_inner());
+                if s.switch.active.load(Ordering::SeqCst) {
+                    s.produce()
+                } else {
+                    Ok(())
+                }
+            })
+            .await
+            .map_err(|e| NodeError::Other(format!("sequencer task: {e}")))?;
+            if let Err(e) = result {
+                error!(error = %e, "block production failed; retrying at the next tick");
+            }
         }
         Ok(())
     }
@@ -175,7 +261,14 @@ impl Sequencer {
             last: None,
             invalid: vec![],
         };
+        let started = std::time::Instant::now();
         let block = self.executor.build(&parent, &attrs, &mut source)?;
+        self.metrics.block(
+            number,
+            block.transactions.len(),
+            block.header.gas_used,
+            started.elapsed().as_micros() as u64,
+        );
         {
             let mut pool = self.pool.lock();
             for hash in &source.invalid {

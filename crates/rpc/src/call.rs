@@ -10,7 +10,7 @@ use alloy::{
 use alloy_evm::{Evm, EvmEnv, EvmFactory};
 use alloy_op_evm::{OpEvmFactory, OpTx};
 use jsonrpsee::types::ErrorObjectOwned;
-use op_revm::{OpHaltReason, OpTransaction};
+use op_revm::{OpHaltReason, OpSpecId, OpTransaction};
 use opal_evm::OpalChain;
 use opal_primitives::Fork;
 use opal_storage::StateReader;
@@ -41,34 +41,17 @@ pub fn revert_error(output: &Bytes) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(3, message, Some(output.clone()))
 }
 
-/// Runs `req` with `gas_limit` on top of `header`'s state (as seen by `reader`).
-pub fn run(
-    chain: &OpalChain,
-    reader: &StateReader,
-    header: &Header,
-    req: &TransactionRequest,
-    gas_limit: u64,
-) -> Result<ExecutionResult<OpHaltReason>, ErrorObjectOwned> {
-    let spec = chain.spec_id(header.timestamp);
-    let mut cfg = CfgEnv::new()
+/// The EVM environment of the block `header` describes, as the block executor builds it.
+pub fn block_env(chain: &OpalChain, header: &Header) -> EvmEnv<OpSpecId> {
+    let cfg = CfgEnv::new()
         .with_chain_id(chain.chain_id())
-        .with_spec_and_mainnet_gas_params(spec);
-    let priced = req.gas_price.is_some() || req.max_fee_per_gas.is_some();
-    cfg.disable_nonce_check = req.nonce.is_none();
-    cfg.disable_base_fee = !priced;
-    cfg.disable_balance_check = !priced;
-    cfg.disable_eip3607 = true;
-    cfg.disable_block_gas_limit = true;
+        .with_spec_and_mainnet_gas_params(chain.spec_id(header.timestamp));
     let block = BlockEnv {
         number: U256::from(header.number),
         beneficiary: header.beneficiary,
         timestamp: U256::from(header.timestamp),
         gas_limit: header.gas_limit,
-        basefee: if priced {
-            header.base_fee_per_gas.unwrap_or_default()
-        } else {
-            0
-        },
+        basefee: header.base_fee_per_gas.unwrap_or_default(),
         difficulty: U256::ZERO,
         prevrandao: Some(header.mix_hash),
         blob_excess_gas_and_price: chain.is_active(Fork::Ecotone, header.timestamp).then_some(
@@ -79,6 +62,28 @@ pub fn run(
         ),
         slot_num: 0,
     };
+    EvmEnv::new(cfg, block)
+}
+
+/// The environment and transaction that [`run`] executes for `req` with `gas_limit` on top of
+/// `header`'s state: an unpriced request runs with base fee and balance checks off.
+pub fn call_env(
+    chain: &OpalChain,
+    reader: &StateReader,
+    header: &Header,
+    req: &TransactionRequest,
+    gas_limit: u64,
+) -> Result<(EvmEnv<OpSpecId>, OpTx), ErrorObjectOwned> {
+    let mut env = block_env(chain, header);
+    let priced = req.gas_price.is_some() || req.max_fee_per_gas.is_some();
+    env.cfg_env.disable_nonce_check = req.nonce.is_none();
+    env.cfg_env.disable_base_fee = !priced;
+    env.cfg_env.disable_balance_check = !priced;
+    env.cfg_env.disable_eip3607 = true;
+    env.cfg_env.disable_block_gas_limit = true;
+    if !priced {
+        env.block_env.basefee = 0;
+    }
     let caller = req.from.unwrap_or(Address::ZERO);
     let nonce = match req.nonce {
         Some(n) => n,
@@ -114,8 +119,20 @@ pub fn run(
         enveloped_tx: Some(Bytes::new()),
         deposit: Default::default(),
     });
+    Ok((env, tx))
+}
+
+/// Runs `req` with `gas_limit` on top of `header`'s state (as seen by `reader`).
+pub fn run(
+    chain: &OpalChain,
+    reader: &StateReader,
+    header: &Header,
+    req: &TransactionRequest,
+    gas_limit: u64,
+) -> Result<ExecutionResult<OpHaltReason>, ErrorObjectOwned> {
+    let (env, tx) = call_env(chain, reader, header, req, gas_limit)?;
     let mut state = State::builder().with_database_ref(reader).build();
-    let mut evm = OpEvmFactory::<OpTx>::default().create_evm(&mut state, EvmEnv::new(cfg, block));
+    let mut evm = OpEvmFactory::<OpTx>::default().create_evm(&mut state, env);
     match evm.transact(tx) {
         Ok(r) => Ok(r.result),
         Err(EVMError::Database(e)) => Err(internal(e)),

@@ -363,20 +363,7 @@ impl EthApiServer for EthRpc {
     }
 
     fn get_transaction_receipt(&self, hash: B256) -> RpcResult<Option<OpTransactionReceipt>> {
-        let reader = self.latest()?;
-        let Some(loc) = reader.transaction_location(hash).map_err(internal)? else {
-            return Ok(None);
-        };
-        let Some(b) = render::load_block(&reader, loc.number).map_err(internal)? else {
-            return Ok(None);
-        };
-        if loc.index as usize >= b.txs.len() {
-            return Ok(None);
-        }
-        let at = self.ctx.store.at_block(loc.number).map_err(internal)?;
-        render::receipt(&self.ctx.chain, &at, &b, loc.index as usize)
-            .map(Some)
-            .map_err(internal)
+        crate::sync_send::receipt_by_hash(&self.ctx, hash)
     }
 
     fn get_block_receipts(&self, block: BlockId) -> RpcResult<Option<Vec<OpTransactionReceipt>>> {

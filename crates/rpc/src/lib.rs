@@ -2,11 +2,17 @@
 //! tools use, over HTTP and WebSocket (jsonrpsee). The server sees the chain through the store
 //! and the executor's chain view, and the transaction pool through [`PoolHandle`].
 
+mod admin;
 mod call;
+mod debug;
 mod error;
 mod eth;
+mod filter;
 mod misc;
+mod pubsub;
 mod render;
+mod sync_send;
+mod txpool_api;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -18,9 +24,15 @@ use jsonrpsee::{
 use opal_evm::OpalChain;
 use opal_storage::Store;
 
+pub use admin::{AdminApiServer, AdminRpc, SequencerControl};
+pub use debug::{DebugApiServer, DebugRpc};
 pub use error::RpcError;
 pub use eth::{EthApiServer, EthRpc};
+pub use filter::{EthFilterApiServer, EthFilterRpc, LogLimits};
 pub use misc::{NetApiServer, NetRpc, Web3ApiServer, Web3Rpc};
+pub use pubsub::{EthPubSubApiServer, EthPubSubRpc};
+pub use sync_send::{EthSendSyncApiServer, EthSendSyncRpc};
+pub use txpool_api::{PoolContent, TxpoolApiServer, TxpoolRpc};
 
 /// What the RPC server needs from the transaction pool.
 pub trait PoolHandle: Send + Sync + 'static {
@@ -28,6 +40,11 @@ pub trait PoolHandle: Send + Sync + 'static {
     fn submit(&self, raw: Bytes) -> Result<B256, String>;
     /// The next nonce of `sender` counting its pending transactions.
     fn pending_nonce(&self, sender: Address, state_nonce: u64) -> u64;
+    /// `(pending, queued)` transaction counts.
+    fn status(&self) -> (usize, usize);
+    /// Every pooled transaction with its sender, pending and queued, each in sender and nonce
+    /// order.
+    fn content(&self) -> PoolContent;
 }
 
 /// A block the node committed (handlers load its contents from the store).
@@ -53,6 +70,8 @@ pub struct RpcContext {
     pub new_blocks: tokio::sync::broadcast::Sender<NewBlock>,
     /// Hashes of transactions accepted into the pool.
     pub new_pending: tokio::sync::broadcast::Sender<B256>,
+    /// Sequencer control for `admin_` (absent on nodes that do not sequence).
+    pub sequencer: Option<Arc<dyn SequencerControl>>,
 }
 
 /// Server limits and addresses.
@@ -84,10 +103,24 @@ pub fn module(ctx: Arc<RpcContext>) -> Result<RpcModule<()>, RpcError> {
     let mut m = RpcModule::new(());
     m.merge(EthRpc::new(ctx.clone()).into_rpc())
         .map_err(|e| RpcError::Setup(e.to_string()))?;
+    m.merge(EthFilterRpc::new(ctx.clone()).into_rpc())
+        .map_err(|e| RpcError::Setup(e.to_string()))?;
+    m.merge(EthPubSubRpc::new(ctx.clone()).into_rpc())
+        .map_err(|e| RpcError::Setup(e.to_string()))?;
+    m.merge(EthSendSyncRpc::new(ctx.clone()).into_rpc())
+        .map_err(|e| RpcError::Setup(e.to_string()))?;
     m.merge(NetRpc::new(ctx.clone()).into_rpc())
         .map_err(|e| RpcError::Setup(e.to_string()))?;
     m.merge(Web3Rpc.into_rpc())
         .map_err(|e| RpcError::Setup(e.to_string()))?;
+    m.merge(TxpoolRpc::new(ctx.clone()).into_rpc())
+        .map_err(|e| RpcError::Setup(e.to_string()))?;
+    m.merge(DebugRpc::new(ctx.clone()).into_rpc())
+        .map_err(|e| RpcError::Setup(e.to_string()))?;
+    if let Some(control) = ctx.sequencer.clone() {
+        m.merge(AdminRpc::new(control).into_rpc())
+            .map_err(|e| RpcError::Setup(e.to_string()))?;
+    }
     Ok(m)
 }
 

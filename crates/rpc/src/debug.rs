@@ -1,0 +1,436 @@
+//! The `debug_` namespace: transaction and call tracing with geth's struct logger and
+//! `callTracer` (revm-inspectors' `TracingInspector`), and the raw RLP / EIP-2718 bytes of stored
+//! headers, blocks, transactions and receipts.
+//!
+//! `debug_traceTransaction` replays the transaction's block on its parent state through the same
+//! alloy-op-evm `OpBlockExecutor` the node builds blocks with (pre-execution system calls, then
+//! every earlier transaction untraced), then traces the transaction itself.
+
+use std::sync::Arc;
+
+use alloy::{
+    consensus::{BlockBody, transaction::Recovered},
+    eips::{
+        BlockId, BlockNumberOrTag,
+        eip2718::{Encodable2718, WithEncoded},
+        eip4895::Withdrawals,
+    },
+    primitives::{Address, B256, Bytes},
+    rpc::types::{
+        TransactionRequest,
+        trace::geth::{
+            CallConfig, GethDebugBuiltInTracerType, GethDebugTracerType,
+            GethDebugTracingCallOptions, GethDebugTracingOptions, GethDefaultTracingOptions,
+            GethTrace, NoopFrame,
+        },
+    },
+};
+use alloy_evm::{
+    Evm, EvmFactory,
+    block::{BlockExecutor as _, TxResult as _},
+};
+use alloy_op_evm::{
+    OpBlockExecutionCtx, OpBlockExecutor, OpEvmFactory, OpTx, block::OpAlloyReceiptBuilder,
+};
+use jsonrpsee::{core::RpcResult, proc_macros::rpc, types::ErrorObjectOwned};
+use op_alloy::consensus::OpTxEnvelope;
+use op_revm::OpHaltReason;
+use opal_primitives::Fork;
+use opal_storage::{Head, StateReader};
+use revm::{
+    context_interface::result::{EVMError, ExecutionResult},
+    database::State,
+};
+use revm_inspectors::tracing::{TracingInspector, TracingInspectorConfig};
+
+use crate::{
+    RpcContext, call,
+    error::{internal, invalid_params, server_error},
+    render::{self, StoredBlock},
+};
+
+/// Gas given to `debug_traceCall` when the request names none (and the most it may ask for),
+/// as for `eth_call`.
+const TRACE_CALL_GAS_CAP: u64 = 50_000_000;
+
+/// `debug_` methods.
+#[rpc(server, namespace = "debug")]
+pub trait DebugApi {
+    /// Re-executes an included transaction and traces it: the struct logger by default, or the
+    /// tracer `opts.tracer` names (`callTracer`, `noopTracer`).
+    #[method(name = "traceTransaction")]
+    fn trace_transaction(
+        &self,
+        hash: B256,
+        opts: Option<GethDebugTracingOptions>,
+    ) -> RpcResult<GethTrace>;
+    /// Executes a call on a block's state, as `eth_call` does, and traces it.
+    #[method(name = "traceCall")]
+    fn trace_call(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        opts: Option<GethDebugTracingCallOptions>,
+    ) -> RpcResult<GethTrace>;
+    /// The RLP encoding of a block header.
+    #[method(name = "getRawHeader")]
+    fn get_raw_header(&self, block: BlockId) -> RpcResult<Bytes>;
+    /// The RLP encoding of a block.
+    #[method(name = "getRawBlock")]
+    fn get_raw_block(&self, block: BlockId) -> RpcResult<Bytes>;
+    /// The EIP-2718 encoding of a transaction, included or pooled (`0x` when unknown).
+    #[method(name = "getRawTransaction")]
+    fn get_raw_transaction(&self, hash: B256) -> RpcResult<Bytes>;
+    /// The EIP-2718 encodings of a block's receipts.
+    #[method(name = "getRawReceipts")]
+    fn get_raw_receipts(&self, block: BlockId) -> RpcResult<Vec<Bytes>>;
+}
+
+/// The `debug_` implementation.
+pub struct DebugRpc {
+    ctx: Arc<RpcContext>,
+}
+
+/// The tracer a request asked for.
+#[derive(Debug, Clone, Copy)]
+enum Tracer {
+    /// geth's default struct logger.
+    StructLog(GethDefaultTracingOptions),
+    /// `callTracer`.
+    Call(CallConfig),
+    /// `noopTracer`.
+    Noop,
+}
+
+impl Tracer {
+    /// The tracer `opts` names, with the inspector that records what it needs.
+    fn from_opts(opts: GethDebugTracingOptions) -> RpcResult<(Self, TracingInspector)> {
+        let GethDebugTracingOptions {
+            config,
+            tracer,
+            tracer_config,
+            ..
+        } = opts;
+        let (tracer, inspector_config) = match tracer {
+            None => (
+                Self::StructLog(config),
+                TracingInspectorConfig::from_geth_config(&config),
+            ),
+            Some(GethDebugTracerType::BuiltInTracer(GethDebugBuiltInTracerType::CallTracer)) => {
+                let call = tracer_config
+                    .into_call_config()
+                    .map_err(|e| invalid_params(format!("invalid callTracer config: {e}")))?;
+                (
+                    Self::Call(call),
+                    TracingInspectorConfig::from_geth_call_config(&call),
+                )
+            }
+            Some(GethDebugTracerType::BuiltInTracer(GethDebugBuiltInTracerType::NoopTracer)) => {
+                (Self::Noop, TracingInspectorConfig::none())
+            }
+            Some(GethDebugTracerType::BuiltInTracer(other)) => {
+                let name = serde_json::to_string(&other).unwrap_or_else(|_| format!("{other:?}"));
+                return Err(server_error(format!(
+                    "tracer {} is not supported (use the default struct logger, callTracer or noopTracer)",
+                    name.trim_matches('"')
+                )));
+            }
+            Some(GethDebugTracerType::JsTracer(_)) => {
+                return Err(server_error("JavaScript tracers are not supported"));
+            }
+        };
+        Ok((tracer, TracingInspector::new(inspector_config)))
+    }
+
+    /// The trace of the transaction `inspector` just watched.
+    fn frame(
+        self,
+        inspector: &mut TracingInspector,
+        gas_limit: u64,
+        caller: Address,
+        result: &ExecutionResult<OpHaltReason>,
+    ) -> GethTrace {
+        inspector.set_transaction_gas_limit(gas_limit);
+        inspector.set_transaction_caller(caller);
+        let gas_used = result.tx_gas_used();
+        match self {
+            Self::StructLog(opts) => inspector
+                .geth_builder()
+                .geth_traces(gas_used, result.output().cloned().unwrap_or_default(), opts)
+                .into(),
+            Self::Call(config) => inspector
+                .geth_builder()
+                .geth_call_traces(config, gas_used)
+                .into(),
+            Self::Noop => NoopFrame::default().into(),
+        }
+    }
+}
+
+fn evm_error<E: std::fmt::Display, T: std::fmt::Display>(e: EVMError<E, T>) -> ErrorObjectOwned {
+    match e {
+        EVMError::Database(e) => internal(e),
+        other => server_error(other.to_string()),
+    }
+}
+
+impl DebugRpc {
+    /// Over a context.
+    pub fn new(ctx: Arc<RpcContext>) -> Self {
+        Self { ctx }
+    }
+
+    fn latest(&self) -> RpcResult<StateReader> {
+        self.ctx.store.latest().map_err(internal)
+    }
+
+    /// The number of the block `id` names, if it exists.
+    fn number_of(&self, reader: &StateReader, id: BlockId) -> RpcResult<Option<u64>> {
+        let head = reader
+            .head()
+            .map_err(internal)?
+            .ok_or_else(|| server_error("chain not initialised"))?;
+        let tagged = |h: Head| -> RpcResult<u64> {
+            Ok(self.ctx.store.head(h).map_err(internal)?.unwrap_or(0))
+        };
+        let n = match id {
+            BlockId::Hash(h) => return reader.block_number(h.block_hash).map_err(internal),
+            BlockId::Number(tag) => match tag {
+                BlockNumberOrTag::Latest | BlockNumberOrTag::Pending => head,
+                BlockNumberOrTag::Earliest => 0,
+                BlockNumberOrTag::Safe => tagged(Head::Safe)?,
+                BlockNumberOrTag::Finalized => tagged(Head::Finalized)?,
+                BlockNumberOrTag::Number(n) => n,
+            },
+        };
+        Ok((n <= head).then_some(n))
+    }
+
+    /// The stored block `id` names, or geth's not-found error.
+    fn stored_block(&self, id: BlockId) -> RpcResult<StoredBlock> {
+        let reader = self.latest()?;
+        let not_found = || server_error(format!("block {id} not found"));
+        let n = self.number_of(&reader, id)?.ok_or_else(not_found)?;
+        render::load_block(&reader, n)
+            .map_err(internal)?
+            .ok_or_else(not_found)
+    }
+
+    /// Replays block `b` up to transaction `index` on its parent state and traces that transaction.
+    fn trace_in_block(
+        &self,
+        b: &StoredBlock,
+        index: usize,
+        opts: GethDebugTracingOptions,
+    ) -> RpcResult<GethTrace> {
+        let (tracer, inspector) = Tracer::from_opts(opts)?;
+        let parent = b
+            .header
+            .number
+            .checked_sub(1)
+            .ok_or_else(|| server_error("genesis is not traceable"))?;
+        let parent_state = self.ctx.store.at_block(parent).map_err(internal)?;
+        let with_encoded = |i: usize| {
+            let tx = b.txs[i].clone();
+            WithEncoded::new(
+                tx.encoded_2718().into(),
+                Recovered::new_unchecked(tx, b.senders[i]),
+            )
+        };
+        let mut state = State::builder().with_database_ref(parent_state).build();
+        let env = call::block_env(&self.ctx.chain, &b.header);
+        let mut evm =
+            OpEvmFactory::<OpTx>::default().create_evm_with_inspector(&mut state, env, inspector);
+        evm.disable_inspector();
+        let mut ex = OpBlockExecutor::new(
+            evm,
+            OpBlockExecutionCtx {
+                parent_hash: b.header.parent_hash,
+                parent_beacon_block_root: b.header.parent_beacon_block_root,
+                extra_data: b.header.extra_data.clone(),
+            },
+            self.ctx.chain.hardforks.clone(),
+            OpAlloyReceiptBuilder::default(),
+        );
+        let replay = |e: alloy_evm::block::BlockExecutionError| {
+            internal(format!("replaying block {}: {e}", b.header.number))
+        };
+        ex.apply_pre_execution_changes().map_err(replay)?;
+        for i in 0..index {
+            ex.execute_transaction(&with_encoded(i)).map_err(replay)?;
+        }
+        ex.evm_mut().inspector_mut().fuse();
+        ex.evm_mut().enable_inspector();
+        let target = with_encoded(index);
+        let out = ex
+            .execute_transaction_without_commit(&target)
+            .map_err(replay)?;
+        let gas_limit = alloy::consensus::Transaction::gas_limit(&b.txs[index]);
+        Ok(tracer.frame(
+            ex.evm_mut().inspector_mut(),
+            gas_limit,
+            b.senders[index],
+            &out.result().result,
+        ))
+    }
+}
+
+impl DebugApiServer for DebugRpc {
+    fn trace_transaction(
+        &self,
+        hash: B256,
+        opts: Option<GethDebugTracingOptions>,
+    ) -> RpcResult<GethTrace> {
+        let reader = self.latest()?;
+        let not_found = || server_error(format!("transaction {hash} not found"));
+        let loc = reader
+            .transaction_location(hash)
+            .map_err(internal)?
+            .ok_or_else(not_found)?;
+        let b = render::load_block(&reader, loc.number)
+            .map_err(internal)?
+            .ok_or_else(not_found)?;
+        drop(reader);
+        let index = loc.index as usize;
+        if index >= b.txs.len() {
+            return Err(not_found());
+        }
+        self.trace_in_block(&b, index, opts.unwrap_or_default())
+    }
+
+    fn trace_call(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        opts: Option<GethDebugTracingCallOptions>,
+    ) -> RpcResult<GethTrace> {
+        let opts = opts.unwrap_or_default();
+        if opts.state_overrides.is_some() || opts.block_overrides.is_some() {
+            return Err(invalid_params(
+                "stateOverrides and blockOverrides are not supported by debug_traceCall",
+            ));
+        }
+        if opts.tx_index.is_some() {
+            return Err(invalid_params(
+                "txIndex is not supported by debug_traceCall",
+            ));
+        }
+        let (tracer, inspector) = Tracer::from_opts(opts.tracing_options)?;
+        let latest = self.latest()?;
+        let id = block.unwrap_or(BlockId::Number(BlockNumberOrTag::Latest));
+        let n = self
+            .number_of(&latest, id)?
+            .ok_or_else(|| server_error("header not found"))?;
+        let header = latest
+            .header(n)
+            .map_err(internal)?
+            .ok_or_else(|| server_error("header not found"))?;
+        let reader = if Some(n) == latest.head().map_err(internal)? {
+            latest
+        } else {
+            drop(latest);
+            self.ctx.store.at_block(n).map_err(internal)?
+        };
+        let gas = request
+            .gas
+            .unwrap_or(TRACE_CALL_GAS_CAP)
+            .min(TRACE_CALL_GAS_CAP);
+        let (env, tx) = call::call_env(&self.ctx.chain, &reader, &header, &request, gas)?;
+        let caller = tx.0.base.caller;
+        let mut state = State::builder().with_database_ref(&reader).build();
+        let mut evm =
+            OpEvmFactory::<OpTx>::default().create_evm_with_inspector(&mut state, env, inspector);
+        let res = evm.transact(tx).map_err(evm_error)?;
+        Ok(tracer.frame(evm.inspector_mut(), gas, caller, &res.result))
+    }
+
+    fn get_raw_header(&self, block: BlockId) -> RpcResult<Bytes> {
+        let b = self.stored_block(block)?;
+        Ok(alloy_rlp::encode(&b.header).into())
+    }
+
+    fn get_raw_block(&self, block: BlockId) -> RpcResult<Bytes> {
+        let b = self.stored_block(block)?;
+        let withdrawals = self
+            .ctx
+            .chain
+            .is_active(Fork::Canyon, b.header.timestamp)
+            .then(Withdrawals::default);
+        let block = alloy::consensus::Block {
+            header: b.header,
+            body: BlockBody::<OpTxEnvelope> {
+                transactions: b.txs,
+                ommers: vec![],
+                withdrawals,
+            },
+        };
+        Ok(alloy_rlp::encode(&block).into())
+    }
+
+    fn get_raw_transaction(&self, hash: B256) -> RpcResult<Bytes> {
+        let reader = self.latest()?;
+        if let Some(loc) = reader.transaction_location(hash).map_err(internal)?
+            && let Some(b) = render::load_block(&reader, loc.number).map_err(internal)?
+            && let Some(tx) = b.txs.get(loc.index as usize)
+        {
+            return Ok(tx.encoded_2718().into());
+        }
+        let pooled = self.ctx.pool.content();
+        Ok(pooled
+            .pending
+            .iter()
+            .chain(&pooled.queued)
+            .find(|t| t.tx_hash() == hash)
+            .map(|t| t.inner().encoded_2718().into())
+            .unwrap_or_default())
+    }
+
+    fn get_raw_receipts(&self, block: BlockId) -> RpcResult<Vec<Bytes>> {
+        let b = self.stored_block(block)?;
+        Ok(b.receipts.iter().map(|r| r.encoded_2718().into()).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(v: serde_json::Value) -> GethDebugTracingOptions {
+        serde_json::from_value(v).unwrap_or_default()
+    }
+
+    #[test]
+    fn tracer_options_select_the_tracer() {
+        let (t, _) = Tracer::from_opts(opts(serde_json::json!({"disableStack": true})))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(matches!(t, Tracer::StructLog(o) if o.disable_stack == Some(true)));
+        let (t, _) = Tracer::from_opts(opts(serde_json::json!({
+            "tracer": "callTracer", "tracerConfig": {"onlyTopCall": true, "withLog": true}
+        })))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(
+            matches!(t, Tracer::Call(c) if c.only_top_call == Some(true) && c.with_log == Some(true))
+        );
+        let (t, _) = Tracer::from_opts(opts(serde_json::json!({"tracer": "noopTracer"})))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(matches!(t, Tracer::Noop));
+    }
+
+    #[test]
+    fn unsupported_tracers_and_bad_configs_are_errors() {
+        let err = |v| match Tracer::from_opts(opts(v)) {
+            Ok(_) => panic!("accepted"),
+            Err(e) => e,
+        };
+        let e = err(serde_json::json!({"tracer": "prestateTracer"}));
+        assert!(
+            e.message().contains("prestateTracer is not supported"),
+            "{e:?}"
+        );
+        let e = err(serde_json::json!({"tracer": "{ result: function() {} }"}));
+        assert!(e.message().contains("JavaScript"), "{e:?}");
+        let e =
+            err(serde_json::json!({"tracer": "callTracer", "tracerConfig": {"onlyTopCall": 5}}));
+        assert_eq!(e.code(), crate::error::INVALID_PARAMS);
+    }
+}
