@@ -149,6 +149,49 @@ fn cast_against_dev_node_with_restart() {
         "{err}"
     );
 
+    // An access list names the token and the two balance slots, not the sender or precompiles.
+    let al = json(&node.ok(&["rpc", "eth_createAccessList",
+        &format!(r#"{{"from":"{DEV0}","to":"{token}","data":"0xa9059cbb00000000000000000000000070997970c51812dc3a010c7d01b50e0d17dc79c80000000000000000000000000000000000000000000000000000000000000005"}}"#),
+        "latest"]));
+    let list = al["accessList"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{al}");
+    assert_eq!(
+        list[0]["address"].as_str().unwrap().to_lowercase(),
+        token.to_lowercase()
+    );
+    assert_eq!(
+        list[0]["storageKeys"].as_array().unwrap().len(),
+        2,
+        "the two balance slots: {al}"
+    );
+    assert!(
+        al["gasUsed"].as_str().is_some() && al.get("error").is_none_or(|e| e.is_null()),
+        "{al}"
+    );
+    // Transactions by block and index agree with the receipt.
+    let minted_block = minted["blockNumber"].as_str().unwrap();
+    let index = minted["transactionIndex"].as_str().unwrap();
+    let by_index = json(&node.ok(&[
+        "rpc",
+        "eth_getTransactionByBlockNumberAndIndex",
+        minted_block,
+        index,
+    ]));
+    assert_eq!(by_index["hash"], minted["transactionHash"]);
+    let by_hash_index = json(&node.ok(&[
+        "rpc",
+        "eth_getTransactionByBlockHashAndIndex",
+        minted["blockHash"].as_str().unwrap(),
+        index,
+    ]));
+    assert_eq!(by_hash_index["hash"], minted["transactionHash"]);
+    let count = json(&node.ok(&[
+        "rpc",
+        "eth_getBlockTransactionCountByHash",
+        minted["blockHash"].as_str().unwrap(),
+    ]));
+    assert!(count.as_str().is_some_and(|c| c != "0x0"));
+
     // Pool errors as geth words them.
     let err = node
         .cast(&[

@@ -5,12 +5,19 @@ use std::sync::Arc;
 use alloy::{
     eips::{BlockId, BlockNumberOrTag},
     primitives::{Address, B256, Bytes, U64, U256},
-    rpc::types::{Block, EIP1186AccountProofResponse, FeeHistory, TransactionRequest},
+    rpc::types::{
+        AccessListResult, Block, EIP1186AccountProofResponse, FeeHistory, Index, TransactionRequest,
+    },
     serde::JsonStorageKey,
 };
+use alloy_evm::Evm as _;
+use alloy_evm::EvmFactory as _;
+use alloy_op_evm::{OpEvmFactory, OpTx};
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 use op_alloy::rpc_types::{OpTransactionReceipt, Transaction as OpTransaction};
 use opal_storage::{Head, StateReader};
+use revm::context_interface::result::ExecutionResult;
+use revm_inspectors::access_list::AccessListInspector;
 use tracing::debug;
 
 use crate::{
@@ -107,6 +114,33 @@ pub trait EthApi {
         newest: BlockNumberOrTag,
         reward_percentiles: Option<Vec<f64>>,
     ) -> RpcResult<FeeHistory>;
+    /// The access list a transaction would touch, and its gas with that list.
+    #[method(name = "createAccessList")]
+    fn create_access_list(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+    ) -> RpcResult<AccessListResult>;
+    /// A transaction by block hash and index.
+    #[method(name = "getTransactionByBlockHashAndIndex")]
+    fn get_transaction_by_block_hash_and_index(
+        &self,
+        hash: B256,
+        index: Index,
+    ) -> RpcResult<Option<OpTransaction>>;
+    /// A transaction by block number and index.
+    #[method(name = "getTransactionByBlockNumberAndIndex")]
+    fn get_transaction_by_block_number_and_index(
+        &self,
+        number: BlockNumberOrTag,
+        index: Index,
+    ) -> RpcResult<Option<OpTransaction>>;
+    /// Number of transactions in a block, by hash.
+    #[method(name = "getBlockTransactionCountByHash")]
+    fn get_block_transaction_count_by_hash(&self, hash: B256) -> RpcResult<Option<U64>>;
+    /// Number of uncles by block hash (always 0 on an L2).
+    #[method(name = "getUncleCountByBlockHash")]
+    fn get_uncle_count_by_block_hash(&self, hash: B256) -> RpcResult<U64>;
     /// Number of uncles (always 0 on an L2).
     #[method(name = "getUncleCountByBlockNumber")]
     fn get_uncle_count_by_block_number(&self, number: BlockNumberOrTag) -> RpcResult<U64>;
@@ -201,6 +235,18 @@ impl EthRpc {
             .map(|i| render::receipt(&self.ctx.chain, &at, &b, i).map_err(internal))
             .collect::<RpcResult<Vec<_>>>()
             .map(Some)
+    }
+
+    fn transaction_at(
+        &self,
+        reader: &StateReader,
+        n: u64,
+        index: usize,
+    ) -> RpcResult<Option<OpTransaction>> {
+        let Some(b) = render::load_block(reader, n).map_err(internal)? else {
+            return Ok(None);
+        };
+        Ok((index < b.txs.len()).then(|| render::transaction(&b, index)))
     }
 
     /// The state and header a call runs against (`pending` = the latest block).
@@ -464,7 +510,107 @@ impl EthApiServer for EthRpc {
         Ok(history)
     }
 
+    fn create_access_list(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+    ) -> RpcResult<AccessListResult> {
+        let (reader, header) = self.call_state(block)?;
+        let gas = request.gas.unwrap_or(CALL_GAS_CAP).min(CALL_GAS_CAP);
+        let (env, tx) = call::call_env(&self.ctx.chain, &reader, &header, &request, gas)?;
+        let caller = tx.0.base.caller;
+        let target = match tx.0.base.kind {
+            alloy::primitives::TxKind::Call(to) => to,
+            alloy::primitives::TxKind::Create => caller.create(tx.0.base.nonce),
+        };
+        let mut inspector =
+            AccessListInspector::new(request.access_list.clone().unwrap_or_default());
+        {
+            let mut state = revm::database::State::builder()
+                .with_database_ref(&reader)
+                .build();
+            let mut evm = OpEvmFactory::<OpTx>::default().create_evm_with_inspector(
+                &mut state,
+                env,
+                &mut inspector,
+            );
+            evm.transact(tx).map_err(|e| server_error(e.to_string()))?;
+        }
+        // Like geth: the sender, the recipient and precompiles are listed only for the storage
+        // slots they touch (they are warm anyway).
+        let mut list = inspector.into_access_list();
+        list.0.retain(|item| {
+            !item.storage_keys.is_empty()
+                || (item.address != caller
+                    && item.address != target
+                    && !is_precompile(item.address))
+        });
+        list.0.sort_by_key(|item| item.address);
+        let with_list = TransactionRequest {
+            access_list: Some(list.clone()),
+            ..request
+        };
+        let result = call::run(&self.ctx.chain, &reader, &header, &with_list, gas)?;
+        let error = match &result {
+            ExecutionResult::Success { .. } => None,
+            ExecutionResult::Revert { output, .. } => {
+                Some(call::revert_error(output).message().to_string())
+            }
+            ExecutionResult::Halt { reason, .. } => Some(format!("{reason:?}")),
+        };
+        Ok(AccessListResult {
+            access_list: list,
+            gas_used: U256::from(result.tx_gas_used()),
+            error,
+        })
+    }
+
+    fn get_transaction_by_block_hash_and_index(
+        &self,
+        hash: B256,
+        index: Index,
+    ) -> RpcResult<Option<OpTransaction>> {
+        let reader = self.latest()?;
+        let Some(n) = reader.block_number(hash).map_err(internal)? else {
+            return Ok(None);
+        };
+        self.transaction_at(&reader, n, index.into())
+    }
+
+    fn get_transaction_by_block_number_and_index(
+        &self,
+        number: BlockNumberOrTag,
+        index: Index,
+    ) -> RpcResult<Option<OpTransaction>> {
+        let reader = self.latest()?;
+        let Some(n) = self.number_of(&reader, number)? else {
+            return Ok(None);
+        };
+        self.transaction_at(&reader, n, index.into())
+    }
+
+    fn get_block_transaction_count_by_hash(&self, hash: B256) -> RpcResult<Option<U64>> {
+        let reader = self.latest()?;
+        let Some(n) = reader.block_number(hash).map_err(internal)? else {
+            return Ok(None);
+        };
+        Ok(render::load_block(&reader, n)
+            .map_err(internal)?
+            .map(|b| U64::from(b.txs.len())))
+    }
+
+    fn get_uncle_count_by_block_hash(&self, _hash: B256) -> RpcResult<U64> {
+        Ok(U64::ZERO)
+    }
+
     fn get_uncle_count_by_block_number(&self, _number: BlockNumberOrTag) -> RpcResult<U64> {
         Ok(U64::ZERO)
     }
+}
+
+/// Whether `a` is a precompile on an Isthmus chain (0x01–0x11 and P256VERIFY at 0x100).
+fn is_precompile(a: Address) -> bool {
+    let v = alloy::primitives::U160::from_be_bytes(a.0.0);
+    (v >= alloy::primitives::U160::from(1) && v <= alloy::primitives::U160::from(0x11))
+        || v == alloy::primitives::U160::from(0x100)
 }

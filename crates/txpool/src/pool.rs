@@ -32,6 +32,16 @@ pub struct AddOutcome {
     pub discarded: Vec<B256>,
 }
 
+/// What [`Pool::remove`] did.
+#[derive(Clone, Debug)]
+pub struct RemoveOutcome {
+    /// The removed transaction.
+    pub tx: Arc<PooledTx>,
+    /// Other transactions evicted (cheapest first) because the removal opened a nonce gap and
+    /// the sender's later transactions, demoted to queued, overfilled the queued sub-pool.
+    pub evicted: Vec<B256>,
+}
+
 /// A validated, nonce-ordered, price-prioritised transaction pool.
 ///
 /// Each sender's transactions are kept by nonce; those forming a consecutive run from the
@@ -45,6 +55,9 @@ pub struct Pool {
     pending_count: usize,
     queued_count: usize,
     next_seq: u64,
+    /// The base fee of the latest [`Pool::add`] or [`Pool::on_new_block`] context: prices
+    /// the evictions [`Pool::remove`] may need, which has no context of its own.
+    base_fee: u64,
 }
 
 impl Pool {
@@ -57,6 +70,7 @@ impl Pool {
             pending_count: 0,
             queued_count: 0,
             next_seq: 0,
+            base_fee: 0,
         }
     }
 
@@ -80,6 +94,7 @@ impl Pool {
         state: &dyn StateView,
         ctx: &BlockContext<'_>,
     ) -> Result<AddOutcome, PoolError> {
+        self.base_fee = ctx.base_fee;
         let mut tx = validate_stateless(raw, &self.config, ctx)?;
         let sender = tx.sender;
         let account = state.account(sender).map_err(PoolError::State)?;
@@ -165,6 +180,7 @@ impl Pool {
         state: &dyn StateView,
         ctx: &BlockContext<'_>,
     ) -> Vec<(B256, PoolError)> {
+        self.base_fee = ctx.base_fee;
         let mut dropped = Vec::new();
         let senders: Vec<Address> = self.senders.keys().copied().collect();
         for sender in senders {
@@ -227,14 +243,29 @@ impl Pool {
             .filter(|tx| now.saturating_duration_since(tx.added) > lifetime)
             .map(|tx| tx.hash)
             .collect();
+        // Removing a queued transaction demotes nothing, so the limits still hold.
         for hash in &expired {
-            self.remove(hash);
+            self.remove_one(hash);
         }
         expired
     }
 
     /// Removes a transaction; the sender's later transactions become queued behind the gap.
-    pub fn remove(&mut self, hash: &B256) -> Option<Arc<PooledTx>> {
+    /// When that demotion overfills the queued sub-pool, the cheapest queued transactions (at
+    /// the base fee of the latest [`add`](Self::add) or [`on_new_block`](Self::on_new_block))
+    /// are evicted and reported in [`RemoveOutcome::evicted`].
+    pub fn remove(&mut self, hash: &B256) -> Option<RemoveOutcome> {
+        let tx = self.remove_one(hash)?;
+        let evicted = self
+            .enforce_limits(self.base_fee, None)
+            .iter()
+            .map(|tx| tx.hash)
+            .collect();
+        Some(RemoveOutcome { tx, evicted })
+    }
+
+    /// Removes one transaction without enforcing the limits.
+    fn remove_one(&mut self, hash: &B256) -> Option<Arc<PooledTx>> {
         let tx = self.by_hash.remove(hash)?;
         self.update_sender(tx.sender, |s| s.txs.remove(&tx.nonce));
         Some(tx)
@@ -345,7 +376,7 @@ impl Pool {
         match self.cheapest_tail(to_pending, base_fee, Some(tx.sender)) {
             Some(victim) if victim.effective_tip(base_fee) < tx.effective_tip(base_fee) => {
                 tracing::debug!(hash = %victim.hash, "txpool: evicted for a better-paying tx");
-                self.remove(&victim.hash);
+                self.remove_one(&victim.hash);
                 Ok(vec![victim.hash])
             }
             _ => Err(PoolError::PoolFull),
@@ -372,7 +403,7 @@ impl Pool {
                 else {
                     break;
                 };
-                evicted.extend(self.remove(&victim.hash));
+                evicted.extend(self.remove_one(&victim.hash));
             }
         }
         evicted

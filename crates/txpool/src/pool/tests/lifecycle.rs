@@ -168,7 +168,8 @@ fn remove_demotes_later_nonces() {
         })
         .collect();
     let removed = pool.remove(&hashes[1]).unwrap();
-    assert_eq!(removed.nonce, 1);
+    assert_eq!(removed.tx.nonce, 1);
+    assert!(removed.evicted.is_empty());
     assert!(pool.get(&hashes[1]).is_none());
     assert!(pool.remove(&hashes[1]).is_none());
     assert_eq!(nonces(pool.pending()), [0]);

@@ -186,3 +186,35 @@ fn demotion_past_the_queued_limit_evicts_after_block() {
     assert_eq!(pool.status(), (0, 1));
     pool.check_invariants();
 }
+
+#[test]
+fn remove_that_demotes_past_the_queued_limit_evicts_the_cheapest() {
+    let mut pool = small(10, 2, 10);
+    let state = MockState::funded();
+    let ctx = ctx();
+    let gating = pool
+        .add(&transfer(0, 0, 10 * GWEI, 3 * GWEI), &state, &ctx)
+        .unwrap()
+        .hash;
+    pool.add(&transfer(0, 1, 10 * GWEI, 3 * GWEI), &state, &ctx)
+        .unwrap();
+    let demoted_tail = pool
+        .add(&transfer(0, 2, 10 * GWEI, 3 * GWEI), &state, &ctx)
+        .unwrap()
+        .hash;
+    let cheap = pool
+        .add(&transfer(1, 5, 10 * GWEI, GWEI), &state, &ctx)
+        .unwrap()
+        .hash;
+    pool.add(&transfer(2, 5, 10 * GWEI, 4 * GWEI), &state, &ctx)
+        .unwrap();
+    assert_eq!(pool.status(), (3, 2));
+
+    // Nonces 1 and 2 are demoted behind the gap: four queued for two slots.
+    let outcome = pool.remove(&gating).unwrap();
+    assert_eq!(outcome.tx.hash, gating);
+    assert_eq!(outcome.evicted, [cheap, demoted_tail]);
+    assert!(!pool.contains(&cheap) && !pool.contains(&demoted_tail));
+    assert_eq!(pool.status(), (0, 2));
+    pool.check_invariants();
+}

@@ -86,8 +86,16 @@ proptest! {
                         pool.pending().chain(pool.queued()).map(|tx| tx.hash).collect();
                     if !hashes.is_empty() {
                         let hash = hashes[index % hashes.len()];
-                        prop_assert!(pool.remove(&hash).is_some());
+                        let before = pool.len();
+                        let outcome = pool.remove(&hash);
+                        prop_assert!(outcome.is_some());
+                        let outcome = outcome.unwrap();
+                        prop_assert_eq!(outcome.tx.hash, hash);
                         prop_assert!(!pool.contains(&hash));
+                        prop_assert_eq!(pool.len() + 1 + outcome.evicted.len(), before);
+                        for evicted in &outcome.evicted {
+                            prop_assert!(!pool.contains(evicted));
+                        }
                     }
                 }
                 Op::Block { k, advance, poor } => {
