@@ -9,8 +9,10 @@ echo "== contracts: install pinned solc-js, check artifacts against sources, run
 (cd contracts && node scripts/compile.js --check)
 (cd contracts && node --test scripts/)
 
-echo "== end-to-end clients: install pinned cast (npm) for tests/"
+echo "== end-to-end clients: install pinned cast, anvil, viem, ethers (npm) and web3.py (venv)"
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+python3 -m venv tests/e2e/.venv
+tests/e2e/.venv/bin/pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
 
 echo "== rust: format and lints"
 cargo fmt --all -- --check
@@ -18,3 +20,14 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== rust: tests (genesis vectors read ../shared/fixtures unless OPAL_FIXTURES is set)"
 cargo test --workspace --locked
+
+echo "== end-to-end clients against opal node --dev: viem + ethers (node --test), web3.py (pytest)"
+cargo build -p opal --locked
+export OPAL_BIN="$PWD/target/debug/opal"
+e2e_failed=0
+node --test tests/e2e/ || e2e_failed=1
+tests/e2e/.venv/bin/pytest -p no:cacheprovider tests/e2e/py || e2e_failed=1
+if [ "$e2e_failed" -ne 0 ]; then
+  echo "error: an end-to-end client suite failed" >&2
+  exit 1
+fi

@@ -395,3 +395,31 @@ fn bad_requests_get_json_rpc_errors() {
     assert_eq!(node.ok(&["chain-id"]), "72077");
     node.stop();
 }
+
+#[test]
+fn api_selection_and_websocket_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(
+        dir.path(),
+        "500ms",
+        &["--http.api", "eth,net", "--ws", "--ws.port", "0"],
+    );
+    let disabled = http_post(
+        &node.addr,
+        r#"{"jsonrpc":"2.0","id":1,"method":"web3_clientVersion","params":[]}"#,
+    );
+    assert!(
+        disabled.contains("-32601"),
+        "web3 is not served: {disabled}"
+    );
+    let debug = http_post(
+        &node.addr,
+        r#"{"jsonrpc":"2.0","id":1,"method":"debug_getRawHeader","params":["latest"]}"#,
+    );
+    assert!(debug.contains("-32601"), "debug is not served: {debug}");
+    assert_eq!(node.ok(&["chain-id"]), "72077");
+    // The WebSocket-only listener serves the same methods.
+    let ws = format!("ws://{}", node.ws.clone().unwrap());
+    assert_eq!(node.ok(&["chain-id", "--rpc-url", &ws]), "72077");
+    node.stop();
+}

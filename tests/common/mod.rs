@@ -19,6 +19,8 @@ pub struct DevNode {
     child: Child,
     /// `host:port` of the JSON-RPC server (HTTP and WebSocket).
     pub addr: String,
+    /// `host:port` of the WebSocket-only server, when started with `--ws`.
+    pub ws: Option<String>,
     /// `host:port` of the metrics server, when started with `--metrics`.
     pub metrics: Option<String>,
 }
@@ -59,6 +61,16 @@ impl DevNode {
                 "node did not start"
             );
         };
+        let ws = extra.contains(&"--ws").then(|| {
+            let line = lines
+                .next()
+                .expect("websocket address")
+                .expect("stdout line");
+            line.strip_prefix("WebSocket on ")
+                .expect("websocket line")
+                .trim()
+                .to_string()
+        });
         let metrics = extra.contains(&"--metrics").then(|| {
             let line = lines.next().expect("metrics address").expect("stdout line");
             line.strip_prefix("Metrics on ")
@@ -70,6 +82,7 @@ impl DevNode {
         Self {
             child,
             addr,
+            ws,
             metrics,
         }
     }

@@ -1,6 +1,7 @@
 //! The `opal` command line: one binary for every role of the node.
 
 mod bench;
+mod bench_rpc;
 mod genesis_gen;
 mod node_cmd;
 
@@ -35,6 +36,8 @@ enum Command {
 enum BenchCommand {
     /// Block execution with state root and commit, and state-root cost as the state grows.
     Execute(bench::ExecuteArgs),
+    /// Pre-signed ETH transfers over JSON-RPC: included tx/s and latency, optionally vs anvil.
+    Rpc(bench_rpc::RpcArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -85,6 +88,7 @@ fn run() -> eyre::Result<()> {
         Command::Init(args) => init(args),
         Command::Node(args) => node_cmd::run(args),
         Command::Bench(BenchCommand::Execute(args)) => bench::execute(args),
+        Command::Bench(BenchCommand::Rpc(args)) => bench_rpc::rpc(args),
         Command::Tools(ToolsCommand::Genesis { artifacts, out }) => {
             let files = genesis_gen::generate(&artifacts)?;
             std::fs::create_dir_all(&out)?;

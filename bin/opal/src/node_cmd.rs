@@ -35,6 +35,26 @@ pub struct NodeArgs {
     /// HTTP/WebSocket JSON-RPC port (0 picks a free port).
     #[arg(long = "http.port", env = "OPAL_HTTP_PORT", default_value_t = 8545)]
     http_port: u16,
+    /// Also serve JSON-RPC over WebSocket on its own port (`--ws.addr`:`--ws.port`); WebSocket is
+    /// always available on the HTTP port too.
+    #[arg(long = "ws", env = "OPAL_WS")]
+    ws: bool,
+    /// WebSocket listen address.
+    #[arg(long = "ws.addr", env = "OPAL_WS_ADDR", default_value = "127.0.0.1")]
+    ws_addr: IpAddr,
+    /// WebSocket port.
+    #[arg(long = "ws.port", env = "OPAL_WS_PORT", default_value_t = 8546)]
+    ws_port: u16,
+    /// Namespaces to serve, comma-separated (default: all of eth,net,web3,txpool,debug,admin).
+    #[arg(long = "http.api", env = "OPAL_HTTP_API", value_delimiter = ',')]
+    http_api: Option<Vec<String>>,
+    /// Origins allowed by CORS, comma-separated (`*` for any).
+    #[arg(
+        long = "http.corsdomain",
+        env = "OPAL_HTTP_CORSDOMAIN",
+        value_delimiter = ','
+    )]
+    cors: Vec<String>,
     /// Block time: `2s`, `250ms`, down to `100ms`.
     #[arg(long = "block-time", env = "OPAL_BLOCK_TIME", default_value = "2s", value_parser = parse_block_time)]
     block_time: Duration,
@@ -100,6 +120,9 @@ pub fn run(args: NodeArgs) -> eyre::Result<()> {
         rollup,
         rpc: RpcConfig {
             addr: (args.http_addr, args.http_port).into(),
+            ws_addr: args.ws.then(|| (args.ws_addr, args.ws_port).into()),
+            apis: args.http_api,
+            cors: args.cors,
             ..Default::default()
         },
         block_time: args.block_time,

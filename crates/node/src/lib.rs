@@ -139,9 +139,14 @@ impl Node {
             new_pending,
             sequencer: Some(sequencer.switch()),
         });
-        let (rpc, addr) = opal_rpc::start(ctx, &config.rpc).await?;
+        let rpc = opal_rpc::start(ctx, &config.rpc).await?;
+        let addr = rpc.http_addr;
         info!(%addr, "JSON-RPC listening (HTTP and WebSocket)");
         println!("Listening on {addr}");
+        if let Some((_, ws)) = &rpc.ws {
+            info!(addr = %ws, "JSON-RPC WebSocket listening");
+            println!("WebSocket on {ws}");
+        }
         if let Some(maddr) = config.metrics {
             let bound = metrics::serve(maddr, metrics, self.pool.clone())
                 .await
@@ -150,9 +155,7 @@ impl Node {
             println!("Metrics on {bound}");
         }
         sequencer.run(shutdown).await?;
-        rpc.stop()
-            .map_err(|e| NodeError::Other(format!("stopping rpc: {e}")))?;
-        rpc.stopped().await;
+        rpc.stop().await;
         info!("node stopped");
         Ok(())
     }

@@ -77,8 +77,15 @@ pub struct RpcContext {
 /// Server limits and addresses.
 #[derive(Debug, Clone)]
 pub struct RpcConfig {
-    /// HTTP and WebSocket listen address (jsonrpsee serves both on one port).
+    /// HTTP listen address (WebSocket is served on it too).
     pub addr: SocketAddr,
+    /// A separate WebSocket-only listener (`--ws.port`), if any.
+    pub ws_addr: Option<SocketAddr>,
+    /// Namespaces to serve (`--http.api`); `None` serves all of them.
+    pub apis: Option<Vec<String>>,
+    /// `Access-Control-Allow-Origin` values (`--http.corsdomain`); `["*"]` allows any origin,
+    /// empty sends no CORS headers.
+    pub cors: Vec<String>,
     /// Largest request body accepted (bytes).
     pub max_request_bytes: u32,
     /// Largest response body sent (bytes).
@@ -91,12 +98,18 @@ impl Default for RpcConfig {
     fn default() -> Self {
         Self {
             addr: ([127, 0, 0, 1], 8545).into(),
+            ws_addr: None,
+            apis: None,
+            cors: vec![],
             max_request_bytes: 5 * 1024 * 1024,
             max_response_bytes: 100 * 1024 * 1024,
             max_connections: 500,
         }
     }
 }
+
+/// Every namespace the server knows.
+pub const ALL_APIS: [&str; 6] = ["eth", "net", "web3", "txpool", "debug", "admin"];
 
 /// All methods, merged into one module.
 pub fn module(ctx: Arc<RpcContext>) -> Result<RpcModule<()>, RpcError> {
@@ -124,24 +137,122 @@ pub fn module(ctx: Arc<RpcContext>) -> Result<RpcModule<()>, RpcError> {
     Ok(m)
 }
 
-/// Starts the server; it runs until the handle is stopped or dropped.
-pub async fn start(
-    ctx: Arc<RpcContext>,
-    config: &RpcConfig,
-) -> Result<(ServerHandle, SocketAddr), RpcError> {
-    let cfg = ServerConfig::builder()
-        .max_request_body_size(config.max_request_bytes)
-        .max_response_body_size(config.max_response_bytes)
-        .max_connections(config.max_connections)
-        .build();
+/// Subscription ids as geth writes them: `0x` and 32 hex digits (a JSON string, which viem and
+/// other clients require; a JSON number above 2^53 would also lose precision in JavaScript).
+#[derive(Debug, Clone, Copy)]
+struct HexIdProvider;
+
+impl jsonrpsee::server::IdProvider for HexIdProvider {
+    fn next_id(&self) -> jsonrpsee::types::SubscriptionId<'static> {
+        jsonrpsee::types::SubscriptionId::Str(format!("0x{:032x}", rand::random::<u128>()).into())
+    }
+}
+
+/// The running servers.
+pub struct RpcServers {
+    /// HTTP (and WebSocket) server.
+    pub http: ServerHandle,
+    /// Its bound address.
+    pub http_addr: SocketAddr,
+    /// The WebSocket-only server and its address, if configured.
+    pub ws: Option<(ServerHandle, SocketAddr)>,
+}
+
+impl RpcServers {
+    /// Stops every server and waits until they have.
+    pub async fn stop(self) {
+        let _ = self.http.stop();
+        self.http.stopped().await;
+        if let Some((ws, _)) = self.ws {
+            let _ = ws.stop();
+            ws.stopped().await;
+        }
+    }
+}
+
+fn cors_layer(origins: &[String]) -> Result<Option<tower_http::cors::CorsLayer>, RpcError> {
+    use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let layer = CorsLayer::new().allow_methods(Any).allow_headers(Any);
+    if origins.iter().any(|o| o == "*") {
+        return Ok(Some(layer.allow_origin(Any)));
+    }
+    let values = origins
+        .iter()
+        .map(|o| {
+            o.parse()
+                .map_err(|_| RpcError::Setup(format!("invalid CORS origin `{o}`")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(layer.allow_origin(AllowOrigin::list(values))))
+}
+
+/// Starts the server(s); they run until stopped.
+pub async fn start(ctx: Arc<RpcContext>, config: &RpcConfig) -> Result<RpcServers, RpcError> {
+    if let Some(apis) = &config.apis
+        && let Some(bad) = apis.iter().find(|a| !ALL_APIS.contains(&a.as_str()))
+    {
+        return Err(RpcError::Setup(format!(
+            "unknown API namespace `{bad}` (known: {})",
+            ALL_APIS.join(",")
+        )));
+    }
+    let methods = filter_apis(module(ctx)?, config.apis.as_deref());
+    let cfg = |ws_only: bool| {
+        let b = ServerConfig::builder()
+            .set_id_provider(HexIdProvider)
+            .max_request_body_size(config.max_request_bytes)
+            .max_response_body_size(config.max_response_bytes)
+            .max_connections(config.max_connections);
+        if ws_only {
+            b.ws_only().build()
+        } else {
+            b.build()
+        }
+    };
+    let middleware = tower::ServiceBuilder::new().option_layer(cors_layer(&config.cors)?);
     let server = Server::builder()
-        .set_config(cfg)
+        .set_config(cfg(false))
+        .set_http_middleware(middleware)
         .build(config.addr)
         .await
         .map_err(|e| RpcError::Setup(format!("cannot listen on {}: {e}", config.addr)))?;
-    let addr = server
+    let http_addr = server
         .local_addr()
         .map_err(|e| RpcError::Setup(e.to_string()))?;
-    let handle = server.start(module(ctx)?);
-    Ok((handle, addr))
+    let http = server.start(methods.clone());
+    let ws = match config.ws_addr {
+        Some(addr) => {
+            let server = Server::builder()
+                .set_config(cfg(true))
+                .build(addr)
+                .await
+                .map_err(|e| RpcError::Setup(format!("cannot listen on {addr}: {e}")))?;
+            let bound = server
+                .local_addr()
+                .map_err(|e| RpcError::Setup(e.to_string()))?;
+            Some((server.start(methods), bound))
+        }
+        None => None,
+    };
+    Ok(RpcServers {
+        http,
+        http_addr,
+        ws,
+    })
+}
+
+/// Keeps only the methods of the enabled namespaces (subscriptions belong to `eth`).
+fn filter_apis(mut module: RpcModule<()>, apis: Option<&[String]>) -> RpcModule<()> {
+    let Some(apis) = apis else { return module };
+    let names: Vec<&'static str> = module.method_names().collect();
+    for name in names {
+        let namespace = name.split('_').next().unwrap_or_default();
+        if !apis.iter().any(|a| a == namespace) {
+            module.remove_method(name);
+        }
+    }
+    module
 }

@@ -1,0 +1,599 @@
+//! `opal bench rpc`: pre-signed ETH transfers sent over JSON-RPC to a node this command starts
+//! (`opal node --dev`, and with `--against-anvil` also anvil at the same block time), timing
+//! inclusion throughput and submit→inclusion latency. Release builds only give meaningful
+//! figures. Ends with one JSON line on stdout.
+
+use std::{
+    collections::HashMap,
+    io::{BufRead, BufReader},
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    str::FromStr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use alloy::{
+    consensus::{SignableTransaction, TxEip1559, TxEnvelope},
+    eips::eip2718::Encodable2718,
+    primitives::{Address, B256, TxKind, U256, hex, keccak256},
+    signers::{
+        SignerSync,
+        local::{MnemonicBuilder, PrivateKeySigner, coins_bip39::English},
+    },
+};
+use eyre::{WrapErr, bail, eyre};
+use jsonrpsee::{
+    core::{ClientError, client::ClientT},
+    http_client::{HttpClient, HttpClientBuilder},
+    rpc_params,
+};
+use serde_json::Value;
+
+/// Arguments of `opal bench rpc`.
+#[derive(Debug, clap::Args)]
+pub struct RpcArgs {
+    /// Transfers to send.
+    #[arg(long, default_value_t = 20_000)]
+    pub txs: usize,
+    /// Sending accounts (derived deterministically, funded from the dev accounts first).
+    #[arg(long, default_value_t = 200)]
+    pub accounts: usize,
+    /// JSON-RPC requests in flight at once.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Block time of the node (and of anvil): `2s`, `250ms`, down to `100ms`.
+    #[arg(long = "block-time", default_value = "100ms", value_parser = crate::node_cmd::parse_block_time)]
+    pub block_time: Duration,
+    /// Also run the same load against anvil and report the ratio.
+    #[arg(long)]
+    pub against_anvil: bool,
+    /// The anvil binary (default: npm's @foundry-rs/anvil-linux-amd64 under tests/e2e/node_modules).
+    #[arg(long, env = "ANVIL_BIN")]
+    pub anvil_bin: Option<PathBuf>,
+    /// Seconds to wait for every transfer to be included.
+    #[arg(long, default_value_t = 300)]
+    pub timeout: u64,
+    /// An empty directory for the node's datadir (a temporary one, removed after, by default).
+    #[arg(long)]
+    pub datadir: Option<PathBuf>,
+}
+
+const CHAIN_ID: u64 = 72077;
+const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
+const DEV_ACCOUNTS: u32 = 10;
+const GWEI: u128 = 1_000_000_000;
+/// High enough that a base fee rising under load never strands a transfer.
+const MAX_FEE: u128 = 1_000 * GWEI;
+const TIP: u128 = GWEI;
+const TRANSFER_GAS: u64 = 21_000;
+
+/// Figures of one run.
+struct RunResult {
+    included: usize,
+    rejected: usize,
+    retries: u64,
+    tps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    blocks: u64,
+}
+
+/// Runs the benchmark.
+pub fn rpc(args: RpcArgs) -> eyre::Result<()> {
+    if args.accounts == 0 || args.txs == 0 || args.concurrency == 0 {
+        bail!("--txs, --accounts and --concurrency must be positive");
+    }
+    let anvil_bin = if args.against_anvil {
+        Some(find_anvil(args.anvil_bin.as_deref())?)
+    } else {
+        None
+    };
+    let started = Instant::now();
+    let senders: Vec<PrivateKeySigner> = (0..args.accounts)
+        .map(|i| PrivateKeySigner::from_bytes(&keccak256(format!("opal-bench-rpc-sender-{i}"))))
+        .collect::<Result<_, _>>()?;
+    let load = presign(&senders, args.txs)?;
+    eprintln!(
+        "signed {} transfers from {} accounts in {:.1}s",
+        load.len(),
+        senders.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let per_sender = args.txs.div_ceil(args.accounts) as u128;
+    let fund = U256::from(2 * per_sender * (TRANSFER_GAS as u128 * MAX_FEE + 1) + 10u128.pow(18));
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let opal = runtime.block_on(async {
+        let node = Spawned::opal(args.block_time, args.datadir.as_deref())?;
+        let r = run_target("opal", &node.url, &args, &senders, fund, &load).await;
+        drop(node);
+        r
+    })?;
+    let anvil = match &anvil_bin {
+        Some(bin) => Some(runtime.block_on(async {
+            let node = Spawned::anvil(bin, args.block_time).await?;
+            let r = run_target("anvil", &node.url, &args, &senders, fund, &load).await;
+            drop(node);
+            r
+        })?),
+        None => None,
+    };
+
+    let ratio = anvil.as_ref().map(|a| opal.tps / a.tps);
+    if let Some(ratio) = ratio {
+        println!("opal/anvil included tx/s: {ratio:.2}x");
+    }
+    // One JSON line, fields in a fixed order (`bench` first).
+    let num = |x: Option<f64>| match x {
+        Some(x) if x.is_finite() => format!("{}", (x * 100.0).round() / 100.0),
+        _ => "null".to_string(),
+    };
+    println!(
+        "{{\"bench\":\"rpc-transfers\",\"opal_tps\":{},\"anvil_tps\":{},\"ratio\":{},\
+         \"p50_ms\":{},\"p99_ms\":{},\"anvil_p50_ms\":{},\"anvil_p99_ms\":{},\"txs\":{},\
+         \"accounts\":{},\"concurrency\":{},\"block_time_ms\":{}}}",
+        num(Some(opal.tps)),
+        num(anvil.as_ref().map(|a| a.tps)),
+        num(ratio),
+        num(Some(opal.p50_ms)),
+        num(Some(opal.p99_ms)),
+        num(anvil.as_ref().map(|a| a.p50_ms)),
+        num(anvil.as_ref().map(|a| a.p99_ms)),
+        args.txs,
+        args.accounts,
+        args.concurrency,
+        args.block_time.as_millis(),
+    );
+    Ok(())
+}
+
+/// One pre-signed transfer.
+struct Prepared {
+    hash: B256,
+    raw: String,
+}
+
+/// Signs `txs` transfers, ordered so consecutive ones come from different senders (nonce `k`
+/// of every sender before nonce `k + 1` of any), each to a fresh address.
+fn presign(senders: &[PrivateKeySigner], txs: usize) -> eyre::Result<Vec<Prepared>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = txs.div_ceil(threads);
+    let m = senders.len();
+    let parts = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    (t * chunk..((t + 1) * chunk).min(txs))
+                        .map(|i| {
+                            let tx = TxEip1559 {
+                                chain_id: CHAIN_ID,
+                                nonce: (i / m) as u64,
+                                gas_limit: TRANSFER_GAS,
+                                max_fee_per_gas: MAX_FEE,
+                                max_priority_fee_per_gas: TIP,
+                                to: TxKind::Call(Address::from_slice(
+                                    &keccak256(format!("opal-bench-rpc-recipient-{i}"))[12..],
+                                )),
+                                value: U256::from(1),
+                                ..Default::default()
+                            };
+                            sign(&senders[i % m], tx)
+                        })
+                        .collect::<eyre::Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().map_err(|_| eyre!("signing thread panicked"))?)
+            .collect::<eyre::Result<Vec<_>>>()
+    })?;
+    Ok(parts.into_iter().flatten().collect())
+}
+
+fn sign(signer: &PrivateKeySigner, tx: TxEip1559) -> eyre::Result<Prepared> {
+    let sig = signer.sign_hash_sync(&tx.signature_hash())?;
+    let envelope = TxEnvelope::Eip1559(tx.into_signed(sig));
+    Ok(Prepared {
+        hash: *envelope.tx_hash(),
+        raw: hex::encode_prefixed(envelope.encoded_2718()),
+    })
+}
+
+/// A node process this command started; killed (and its temporary datadir removed) on drop.
+struct Spawned {
+    child: Child,
+    url: String,
+    cleanup: Option<PathBuf>,
+}
+
+impl Spawned {
+    /// `opal node --dev` (this very binary) on a temporary datadir and a free port.
+    fn opal(block_time: Duration, datadir: Option<&Path>) -> eyre::Result<Self> {
+        let (dir, cleanup) = match datadir {
+            // The transfers are pre-signed from nonce 0: the chain must be new.
+            Some(d) if d.read_dir().is_ok_and(|mut e| e.next().is_some()) => {
+                bail!(
+                    "--datadir {} is not empty; give a new directory",
+                    d.display()
+                )
+            }
+            Some(d) => (d.to_path_buf(), None),
+            None => {
+                let d = std::env::temp_dir().join(format!("opal-bench-rpc-{}", std::process::id()));
+                (d.clone(), Some(d))
+            }
+        };
+        std::fs::create_dir_all(&dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
+        let exe = std::env::current_exe()?;
+        let mut child = Command::new(&exe)
+            .args(["node", "--dev", "--http.port", "0", "--block-time"])
+            .arg(format!("{}ms", block_time.as_millis()))
+            .arg("--datadir")
+            .arg(&dir)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .wrap_err_with(|| format!("starting {}", exe.display()))?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(addr) = line.strip_prefix("Listening on ") {
+                        break addr.trim().to_string();
+                    }
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    bail!("opal node exited before listening");
+                }
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        Ok(Self {
+            child,
+            url: format!("http://{addr}"),
+            cleanup,
+        })
+    }
+
+    /// anvil on a free port with the same block time, chain id and dev accounts.
+    async fn anvil(bin: &Path, block_time: Duration) -> eyre::Result<Self> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = Command::new(bin)
+            .args(["--port", &port.to_string(), "--host", "127.0.0.1"])
+            .args(["--block-time", &format!("{}", block_time.as_secs_f64())])
+            .args(["--chain-id", &CHAIN_ID.to_string()])
+            .args(["--gas-limit", "30000000", "--silent"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .wrap_err_with(|| format!("starting {}", bin.display()))?;
+        let spawned = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            cleanup: None,
+        };
+        let client = http_client(&spawned.url, 4)?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if client
+                .request::<String, _>("eth_chainId", rpc_params![])
+                .await
+                .is_ok()
+            {
+                return Ok(spawned);
+            }
+            if Instant::now() > deadline {
+                bail!("anvil did not answer on {} within 30 s", spawned.url);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(dir) = &self.cleanup {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn find_anvil(given: Option<&Path>) -> eyre::Result<PathBuf> {
+    if let Some(p) = given {
+        return Ok(p.to_path_buf());
+    }
+    const REL: &str = "tests/e2e/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil";
+    let mut candidates = vec![PathBuf::from(REL)];
+    // target/{debug,release}/opal → the checkout.
+    if let Some(root) = std::env::current_exe()?.ancestors().nth(3) {
+        candidates.push(root.join(REL));
+    }
+    candidates.into_iter().find(|p| p.exists()).ok_or_else(|| {
+        eyre!("anvil not found: run `npm ci` in tests/e2e (installs {REL}) or set ANVIL_BIN")
+    })
+}
+
+fn http_client(url: &str, concurrency: usize) -> eyre::Result<HttpClient> {
+    Ok(HttpClientBuilder::default()
+        .max_concurrent_requests(concurrency + 16)
+        .max_response_size(64 * 1024 * 1024)
+        .request_timeout(Duration::from_secs(60))
+        .build(url)?)
+}
+
+/// How a submission ended.
+enum Sent {
+    Accepted,
+    Rejected(String),
+}
+
+/// Sends one raw transaction, retrying while the pool reports it is full (back-pressure).
+async fn send_raw(client: &HttpClient, raw: &str, retries: &AtomicU64) -> Sent {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        match client
+            .request::<B256, _>("eth_sendRawTransaction", rpc_params![raw])
+            .await
+        {
+            Ok(_) => return Sent::Accepted,
+            Err(ClientError::Call(e)) => {
+                let msg = e.message();
+                if msg.starts_with("already known") {
+                    return Sent::Accepted;
+                }
+                let full = msg.starts_with("txpool is full")
+                    || msg.starts_with("account limit exceeded")
+                    || msg.contains("pool is full");
+                if !full || Instant::now() > deadline {
+                    return Sent::Rejected(msg.to_string());
+                }
+            }
+            Err(e) => {
+                if Instant::now() > deadline {
+                    return Sent::Rejected(e.to_string());
+                }
+            }
+        }
+        retries.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Funds the senders from the dev accounts, then sends the load and waits for inclusion.
+async fn run_target(
+    name: &str,
+    url: &str,
+    args: &RpcArgs,
+    senders: &[PrivateKeySigner],
+    fund: U256,
+    load: &[Prepared],
+) -> eyre::Result<RunResult> {
+    let client = http_client(url, args.concurrency)?;
+    let chain_id: U256 = client.request("eth_chainId", rpc_params![]).await?;
+    if chain_id != U256::from(CHAIN_ID) {
+        bail!("{name} reports chain id {chain_id}, expected {CHAIN_ID}");
+    }
+    fund_senders(&client, senders, fund).await?;
+    eprintln!("{name}: funded {} senders", senders.len());
+
+    let index: HashMap<B256, usize> = load.iter().enumerate().map(|(i, p)| (p.hash, i)).collect();
+    let t0 = Instant::now();
+    let submitted: Arc<Vec<AtomicU64>> =
+        Arc::new((0..load.len()).map(|_| AtomicU64::new(0)).collect());
+    let rejected = Arc::new(AtomicUsize::new(0));
+    let retries = Arc::new(AtomicU64::new(0));
+    let sending_done = Arc::new(AtomicBool::new(false));
+    let first_block: u64 = block_number(&client).await?;
+
+    // Watches blocks and notes when each transfer is first seen included.
+    let watcher = {
+        let client = client.clone();
+        let rejected = rejected.clone();
+        let sending_done = sending_done.clone();
+        let total = load.len();
+        let timeout = Duration::from_secs(args.timeout);
+        tokio::spawn(async move {
+            let mut included: Vec<Option<Duration>> = vec![None; total];
+            let mut count = 0usize;
+            let mut next = first_block + 1;
+            let deadline = Instant::now() + timeout;
+            loop {
+                let head = block_number(&client).await?;
+                while next <= head {
+                    let block: Value = client
+                        .request(
+                            "eth_getBlockByNumber",
+                            rpc_params![format!("{next:#x}"), false],
+                        )
+                        .await?;
+                    let seen = t0.elapsed();
+                    for h in block["transactions"].as_array().into_iter().flatten() {
+                        let Some(i) = h.as_str().and_then(|s| B256::from_str(s).ok()) else {
+                            continue;
+                        };
+                        if let Some(&i) = index.get(&i)
+                            && included[i].is_none()
+                        {
+                            included[i] = Some(seen);
+                            count += 1;
+                        }
+                    }
+                    next += 1;
+                }
+                if sending_done.load(Ordering::Acquire)
+                    && count + rejected.load(Ordering::Acquire) >= total
+                {
+                    return Ok::<_, eyre::Report>((included, next - first_block - 1));
+                }
+                if Instant::now() > deadline {
+                    bail!("only {count} of {total} transfers included after {timeout:?}");
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+
+    let raws: Arc<Vec<String>> = Arc::new(load.iter().map(|p| p.raw.clone()).collect());
+    let next = Arc::new(AtomicUsize::new(0));
+    let errors = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let workers: Vec<_> = (0..args.concurrency)
+        .map(|_| {
+            let (client, raws, next, submitted, rejected, retries, errors) = (
+                client.clone(),
+                raws.clone(),
+                next.clone(),
+                submitted.clone(),
+                rejected.clone(),
+                retries.clone(),
+                errors.clone(),
+            );
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= raws.len() {
+                        break;
+                    }
+                    submitted[i].store(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                    if let Sent::Rejected(msg) = send_raw(&client, &raws[i], &retries).await {
+                        rejected.fetch_add(1, Ordering::AcqRel);
+                        let mut errors = errors.lock().unwrap();
+                        if errors.len() < 5 {
+                            errors.push(msg);
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await?;
+    }
+    let send_secs = t0.elapsed().as_secs_f64();
+    sending_done.store(true, Ordering::Release);
+    let (included, blocks) = watcher.await??;
+
+    let rejected = rejected.load(Ordering::Acquire);
+    if rejected > 0 {
+        eprintln!(
+            "{name}: {rejected} transfers rejected, e.g. {:?}",
+            errors.lock().unwrap()
+        );
+    }
+    let mut latencies: Vec<f64> = included
+        .iter()
+        .enumerate()
+        .filter_map(|(i, at)| {
+            at.map(|at| at.as_secs_f64() * 1e3 - submitted[i].load(Ordering::Relaxed) as f64 / 1e6)
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let last = included.iter().flatten().max().copied().unwrap_or_default();
+    let count = latencies.len();
+    let result = RunResult {
+        included: count,
+        rejected,
+        retries: retries.load(Ordering::Relaxed),
+        tps: count as f64 / last.as_secs_f64().max(1e-9),
+        p50_ms: percentile(&latencies, 0.50),
+        p99_ms: percentile(&latencies, 0.99),
+        blocks,
+    };
+    println!(
+        "{name}: {} transfers included in {:.2}s over {} blocks ({:.0} tx/s; submitted in {send_secs:.2}s, \
+         {} rejected, {} pool-full retries); submit→inclusion p50 {:.1} ms, p99 {:.1} ms",
+        result.included,
+        last.as_secs_f64(),
+        result.blocks,
+        result.tps,
+        result.rejected,
+        result.retries,
+        result.p50_ms,
+        result.p99_ms,
+    );
+    Ok(result)
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
+
+async fn block_number(client: &HttpClient) -> eyre::Result<u64> {
+    let n: U256 = client.request("eth_blockNumber", rpc_params![]).await?;
+    Ok(n.to::<u64>())
+}
+
+/// Sends `fund` wei from the dev accounts to every sender and waits until all are included.
+async fn fund_senders(
+    client: &HttpClient,
+    senders: &[PrivateKeySigner],
+    fund: U256,
+) -> eyre::Result<()> {
+    let devs: Vec<PrivateKeySigner> = (0..DEV_ACCOUNTS)
+        .map(|i| MnemonicBuilder::<English>::from_phrase_nth(DEV_MNEMONIC, i))
+        .collect();
+    let mut expected = Vec::new();
+    let retries = AtomicU64::new(0);
+    for (d, dev) in devs.iter().enumerate() {
+        let start: U256 = client
+            .request(
+                "eth_getTransactionCount",
+                rpc_params![dev.address(), "pending"],
+            )
+            .await?;
+        let mut nonce = start.to::<u64>();
+        for sender in senders.iter().skip(d).step_by(devs.len()) {
+            let tx = TxEip1559 {
+                chain_id: CHAIN_ID,
+                nonce,
+                gas_limit: TRANSFER_GAS,
+                max_fee_per_gas: MAX_FEE,
+                max_priority_fee_per_gas: TIP,
+                to: TxKind::Call(sender.address()),
+                value: fund,
+                ..Default::default()
+            };
+            let p = sign(dev, tx)?;
+            if let Sent::Rejected(msg) = send_raw(client, &p.raw, &retries).await {
+                bail!("funding {} failed: {msg}", sender.address());
+            }
+            nonce += 1;
+        }
+        expected.push((dev.address(), nonce));
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for (address, nonce) in expected {
+        loop {
+            let n: U256 = client
+                .request("eth_getTransactionCount", rpc_params![address, "latest"])
+                .await?;
+            if n.to::<u64>() >= nonce {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("funding transactions from {address} not included within 120 s");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    Ok(())
+}
