@@ -192,6 +192,44 @@ fn cast_against_dev_node_with_restart() {
     ]));
     assert!(count.as_str().is_some_and(|c| c != "0x0"));
 
+    // eth_call with state and block overrides (Multicall3's getEthBalance and
+    // getCurrentBlockTimestamp read what the overrides set).
+    let mc = "0xcA11bde05977b3631167028862bE2a173976CA11";
+    let get_balance = format!(
+        r#"{{"to":"{mc}","data":"0x4d2301cc0000000000000000000000000000000000000000000000000000000000001234"}}"#
+    );
+    let overridden = node.ok(&[
+        "rpc",
+        "eth_call",
+        &get_balance,
+        "latest",
+        r#"{"0x0000000000000000000000000000000000001234":{"balance":"0x2a"}}"#,
+    ]);
+    assert_eq!(overridden.trim_matches('"'), format!("0x{:064x}", 42));
+    let plain = node.ok(&["rpc", "eth_call", &get_balance, "latest"]);
+    assert_eq!(plain.trim_matches('"'), format!("0x{:064x}", 0));
+    let get_time = format!(r#"{{"to":"{mc}","data":"0x0f28c97d"}}"#);
+    let at_time = node.ok(&[
+        "rpc",
+        "eth_call",
+        &get_time,
+        "latest",
+        "{}",
+        r#"{"time":"0x3039"}"#,
+    ]);
+    assert_eq!(at_time.trim_matches('"'), format!("0x{:064x}", 12345));
+    // A storage override of the token's balance slot for DEV1 (mapping at slot 0).
+    let slot = node.ok(&["index", "address", DEV1, "0"]);
+    let state = format!(
+        r#"{{"{token}":{{"stateDiff":{{"{slot}":"0x{:064x}"}}}}}}"#,
+        777
+    );
+    let bal_call = format!(
+        r#"{{"to":"{token}","data":"0x70a0823100000000000000000000000070997970c51812dc3a010c7d01b50e0d17dc79c8"}}"#
+    );
+    let with_state = node.ok(&["rpc", "eth_call", &bal_call, "latest", &state]);
+    assert_eq!(with_state.trim_matches('"'), format!("0x{:064x}", 777));
+
     // Pool errors as geth words them.
     let err = node
         .cast(&[

@@ -5,7 +5,7 @@
 use alloy::{
     consensus::Header,
     primitives::{Address, Bytes, TxKind, U256},
-    rpc::types::TransactionRequest,
+    rpc::types::{BlockOverrides, TransactionRequest, state::StateOverride},
 };
 use alloy_evm::{Evm, EvmEnv, EvmFactory};
 use alloy_op_evm::{OpEvmFactory, OpTx};
@@ -15,15 +15,16 @@ use opal_evm::OpalChain;
 use opal_primitives::Fork;
 use opal_storage::StateReader;
 use revm::{
+    bytecode::Bytecode,
     context::{BlockEnv, CfgEnv, TxEnv},
     context_interface::{
         block::BlobExcessGasAndPrice,
         result::{EVMError, ExecutionResult},
     },
-    database::State,
+    database::{CacheDB, State},
 };
 
-use crate::error::{internal, server_error};
+use crate::error::{internal, invalid_params, server_error};
 
 /// Gas used by a plain transfer: the floor of any estimate.
 const MIN_GAS: u64 = 21_000;
@@ -130,8 +131,36 @@ pub fn run(
     req: &TransactionRequest,
     gas_limit: u64,
 ) -> Result<ExecutionResult<OpHaltReason>, ErrorObjectOwned> {
-    let (env, tx) = call_env(chain, reader, header, req, gas_limit)?;
-    let mut state = State::builder().with_database_ref(reader).build();
+    run_with(chain, reader, header, req, gas_limit, &Overrides::default())
+}
+
+/// `eth_call`'s optional state and block overrides.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// Per-account balance, nonce, code and storage replacements.
+    pub state: Option<StateOverride>,
+    /// Block environment replacements.
+    pub block: Option<BlockOverrides>,
+}
+
+/// [`run`] with overrides applied to a copy-on-write view of the state and to the block env.
+pub fn run_with(
+    chain: &OpalChain,
+    reader: &StateReader,
+    header: &Header,
+    req: &TransactionRequest,
+    gas_limit: u64,
+    overrides: &Overrides,
+) -> Result<ExecutionResult<OpHaltReason>, ErrorObjectOwned> {
+    let (mut env, tx) = call_env(chain, reader, header, req, gas_limit)?;
+    if let Some(b) = &overrides.block {
+        apply_block_overrides(&mut env.block_env, b)?;
+    }
+    let mut db = CacheDB::new(reader);
+    if let Some(s) = &overrides.state {
+        apply_state_overrides(&mut db, s)?;
+    }
+    let mut state = State::builder().with_database(db).build();
     let mut evm = OpEvmFactory::<OpTx>::default().create_evm(&mut state, env);
     match evm.transact(tx) {
         Ok(r) => Ok(r.result),
@@ -139,6 +168,86 @@ pub fn run(
         Err(EVMError::Transaction(e)) => Err(server_error(e.to_string())),
         Err(e) => Err(server_error(e.to_string())),
     }
+}
+
+fn apply_block_overrides(block: &mut BlockEnv, o: &BlockOverrides) -> Result<(), ErrorObjectOwned> {
+    if o.block_hash.is_some() || o.beacon_root.is_some() {
+        return Err(invalid_params(
+            "blockHash and beaconRoot overrides are not supported",
+        ));
+    }
+    if let Some(n) = o.number {
+        block.number = n;
+    }
+    if let Some(t) = o.time {
+        block.timestamp = U256::from(t);
+    }
+    if let Some(g) = o.gas_limit {
+        block.gas_limit = g;
+    }
+    if let Some(c) = o.coinbase {
+        block.beneficiary = c;
+    }
+    if let Some(r) = o.random {
+        block.prevrandao = Some(r);
+    }
+    if let Some(d) = o.difficulty {
+        block.difficulty = d;
+    }
+    if let Some(f) = o.base_fee {
+        block.basefee = f
+            .try_into()
+            .map_err(|_| invalid_params("baseFee override above 2^64"))?;
+    }
+    Ok(())
+}
+
+fn apply_state_overrides(
+    db: &mut CacheDB<&StateReader>,
+    overrides: &StateOverride,
+) -> Result<(), ErrorObjectOwned> {
+    for (address, o) in overrides {
+        if o.move_precompile_to.is_some() {
+            return Err(invalid_params("movePrecompileToAddress is not supported"));
+        }
+        if o.state.is_some() && o.state_diff.is_some() {
+            return Err(invalid_params(format!(
+                "account {address} has both state and stateDiff overrides"
+            )));
+        }
+        let mut info = db.load_account(*address).map_err(internal)?.info.clone();
+        if let Some(b) = o.balance {
+            info.balance = b;
+        }
+        if let Some(n) = o.nonce {
+            info.nonce = n;
+        }
+        if let Some(code) = &o.code {
+            let bytecode = Bytecode::new_raw(code.clone());
+            info.code_hash = bytecode.hash_slow();
+            info.code = Some(bytecode);
+        }
+        db.insert_account_info(*address, info);
+        if let Some(state) = &o.state {
+            let slots = state
+                .iter()
+                .map(|(k, v)| (U256::from_be_bytes(k.0), U256::from_be_bytes(v.0)))
+                .collect();
+            db.replace_account_storage(*address, slots)
+                .map_err(internal)?;
+        }
+        if let Some(diff) = &o.state_diff {
+            for (k, v) in diff {
+                db.insert_account_storage(
+                    *address,
+                    U256::from_be_bytes(k.0),
+                    U256::from_be_bytes(v.0),
+                )
+                .map_err(internal)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The output of a successful call, or the error geth would return.

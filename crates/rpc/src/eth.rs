@@ -6,7 +6,8 @@ use alloy::{
     eips::{BlockId, BlockNumberOrTag},
     primitives::{Address, B256, Bytes, U64, U256},
     rpc::types::{
-        AccessListResult, Block, EIP1186AccountProofResponse, FeeHistory, Index, TransactionRequest,
+        AccessListResult, Block, BlockOverrides, EIP1186AccountProofResponse, FeeHistory, Index,
+        TransactionRequest, state::StateOverride,
     },
     serde::JsonStorageKey,
 };
@@ -102,7 +103,13 @@ pub trait EthApi {
     ) -> RpcResult<Option<U64>>;
     /// Executes a call on a block's state without a transaction.
     #[method(name = "call")]
-    fn call(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<Bytes>;
+    fn call(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state_overrides: Option<StateOverride>,
+        block_overrides: Option<Box<BlockOverrides>>,
+    ) -> RpcResult<Bytes>;
     /// The gas a transaction needs (binary search; revert reasons returned as errors).
     #[method(name = "estimateGas")]
     fn estimate_gas(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<U64>;
@@ -437,10 +444,27 @@ impl EthApiServer for EthRpc {
             .map(|b| U64::from(b.txs.len())))
     }
 
-    fn call(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<Bytes> {
+    fn call(
+        &self,
+        request: TransactionRequest,
+        block: Option<BlockId>,
+        state_overrides: Option<StateOverride>,
+        block_overrides: Option<Box<BlockOverrides>>,
+    ) -> RpcResult<Bytes> {
         let (reader, header) = self.call_state(block)?;
         let gas = request.gas.unwrap_or(CALL_GAS_CAP).min(CALL_GAS_CAP);
-        call::call_output(call::run(&self.ctx.chain, &reader, &header, &request, gas)?)
+        let overrides = call::Overrides {
+            state: state_overrides,
+            block: block_overrides.map(|b| *b),
+        };
+        call::call_output(call::run_with(
+            &self.ctx.chain,
+            &reader,
+            &header,
+            &request,
+            gas,
+            &overrides,
+        )?)
     }
 
     fn estimate_gas(&self, request: TransactionRequest, block: Option<BlockId>) -> RpcResult<U64> {
