@@ -339,6 +339,14 @@ fn admin_journal_and_metrics() {
     let text = http_get(&metrics_addr, "/metrics");
     assert!(text.contains("opal_txpool_pending 1"), "{text}");
     assert!(text.contains("opal_blocks_sealed_total"));
+    assert!(
+        text.contains("opal_rpc_requests_total{method=\"eth_blockNumber\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("opal_rpc_request_seconds_sum{method=\"admin_stopSequencer\"}"),
+        "{text}"
+    );
     // Starting on a hash that is not the head is refused.
     let err = node
         .cast(&[

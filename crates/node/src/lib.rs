@@ -148,7 +148,7 @@ impl Node {
             println!("WebSocket on {ws}");
         }
         if let Some(maddr) = config.metrics {
-            let bound = metrics::serve(maddr, metrics, self.pool.clone())
+            let bound = metrics::serve(maddr, metrics, self.pool.clone(), rpc.metrics.clone())
                 .await
                 .map_err(|e| NodeError::Other(format!("metrics on {maddr}: {e}")))?;
             info!(addr = %bound, "metrics and health endpoint listening");

@@ -102,6 +102,7 @@ pub async fn serve(
     addr: SocketAddr,
     metrics: Arc<Metrics>,
     pool: Arc<PoolService>,
+    rpc: Arc<opal_rpc::RpcMetrics>,
 ) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
@@ -116,6 +117,7 @@ pub async fn serve(
             };
             let metrics = metrics.clone();
             let pool = pool.clone();
+            let rpc = rpc.clone();
             tokio::spawn(async move {
                 // Read the request head (bounded), then answer and close.
                 let mut buf = Vec::with_capacity(1024);
@@ -129,7 +131,11 @@ pub async fn serve(
                 let request = String::from_utf8_lossy(&buf);
                 let path = request.split_whitespace().nth(1).unwrap_or("/");
                 let (status, kind, body) = match path {
-                    "/metrics" => ("200 OK", "text/plain; version=0.0.4", metrics.render(&pool)),
+                    "/metrics" => (
+                        "200 OK",
+                        "text/plain; version=0.0.4",
+                        metrics.render(&pool) + &rpc.render(),
+                    ),
                     "/health" => (
                         "200 OK",
                         "application/json",

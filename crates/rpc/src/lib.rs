@@ -12,6 +12,7 @@ mod misc;
 mod pubsub;
 mod render;
 mod sync_send;
+mod timing;
 mod txpool_api;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -32,6 +33,7 @@ pub use filter::{EthFilterApiServer, EthFilterRpc, LogLimits};
 pub use misc::{NetApiServer, NetRpc, Web3ApiServer, Web3Rpc};
 pub use pubsub::{EthPubSubApiServer, EthPubSubRpc};
 pub use sync_send::{EthSendSyncApiServer, EthSendSyncRpc};
+pub use timing::RpcMetrics;
 pub use txpool_api::{PoolContent, TxpoolApiServer, TxpoolRpc};
 
 /// What the RPC server needs from the transaction pool.
@@ -156,6 +158,8 @@ pub struct RpcServers {
     pub http_addr: SocketAddr,
     /// The WebSocket-only server and its address, if configured.
     pub ws: Option<(ServerHandle, SocketAddr)>,
+    /// Request counts and latency by method.
+    pub metrics: Arc<RpcMetrics>,
 }
 
 impl RpcServers {
@@ -213,9 +217,15 @@ pub async fn start(ctx: Arc<RpcContext>, config: &RpcConfig) -> Result<RpcServer
         }
     };
     let middleware = tower::ServiceBuilder::new().option_layer(cors_layer(&config.cors)?);
+    let metrics = Arc::new(RpcMetrics::default());
+    let timed = |m: Arc<RpcMetrics>| {
+        jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new()
+            .layer_fn(move |s| timing::Timed::new(s, m.clone()))
+    };
     let server = Server::builder()
         .set_config(cfg(false))
         .set_http_middleware(middleware)
+        .set_rpc_middleware(timed(metrics.clone()))
         .build(config.addr)
         .await
         .map_err(|e| RpcError::Setup(format!("cannot listen on {}: {e}", config.addr)))?;
@@ -227,6 +237,7 @@ pub async fn start(ctx: Arc<RpcContext>, config: &RpcConfig) -> Result<RpcServer
         Some(addr) => {
             let server = Server::builder()
                 .set_config(cfg(true))
+                .set_rpc_middleware(timed(metrics.clone()))
                 .build(addr)
                 .await
                 .map_err(|e| RpcError::Setup(format!("cannot listen on {addr}: {e}")))?;
@@ -241,6 +252,7 @@ pub async fn start(ctx: Arc<RpcContext>, config: &RpcConfig) -> Result<RpcServer
         http,
         http_addr,
         ws,
+        metrics,
     })
 }
 
