@@ -7,9 +7,6 @@
 use std::time::{Duration, Instant};
 
 use alloy::{
-    consensus::{SignableTransaction, TxEip1559, TxEnvelope},
-    eips::eip2718::Encodable2718,
-    network::TxSignerSync,
     primitives::{Address, B256, Bytes, TxKind, U256, address, keccak256},
     signers::local::PrivateKeySigner,
     sol,
@@ -34,7 +31,6 @@ const DEV1: Address = address!("70997970C51812dc3A010C7d01b50e0d17dc79C8");
 const DEV2: Address = address!("3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
 const MULTICALL3: Address = address!("cA11bde05977b3631167028862bE2a173976CA11");
 const L1_BLOCK: Address = address!("4200000000000000000000000000000000000015");
-const CHAIN_ID: u64 = 72077;
 const WAIT: Duration = Duration::from_secs(30);
 
 sol! {
@@ -107,19 +103,7 @@ impl Rpc {
 
     fn sign(&self, key: &str, nonce: u64, to: TxKind, input: Bytes, gas: u64) -> Bytes {
         let signer: PrivateKeySigner = key.parse().unwrap();
-        let mut tx = TxEip1559 {
-            chain_id: CHAIN_ID,
-            nonce,
-            gas_limit: gas,
-            max_fee_per_gas: self.max_fee,
-            max_priority_fee_per_gas: 1_000_000,
-            to,
-            value: U256::ZERO,
-            access_list: Default::default(),
-            input,
-        };
-        let sig = signer.sign_transaction_sync(&mut tx).unwrap();
-        TxEnvelope::from(tx.into_signed(sig)).encoded_2718().into()
+        common::sign_1559(&signer, nonce, to, input, gas, self.max_fee).0
     }
 
     async fn send(&self, raw: &Bytes) -> B256 {

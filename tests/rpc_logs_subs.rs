@@ -5,9 +5,6 @@
 use std::time::{Duration, Instant};
 
 use alloy::{
-    consensus::{SignableTransaction, TxEip1559, TxEnvelope},
-    eips::eip2718::Encodable2718,
-    network::TxSignerSync,
     primitives::{Address, B256, Bytes, TxKind, U256, address, hex, keccak256},
     signers::local::PrivateKeySigner,
 };
@@ -30,7 +27,6 @@ const KEY0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4
 const DEV0: Address = address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
 const DEV1: Address = address!("70997970C51812dc3A010C7d01b50e0d17dc79C8");
 const DEV2: Address = address!("3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
-const CHAIN_ID: u64 = 72077;
 const WAIT: Duration = Duration::from_secs(20);
 
 /// Talks JSON-RPC to the node and signs transactions from dev account 0.
@@ -135,20 +131,7 @@ impl Rpc {
             self.nonce += 1;
             self.nonce - 1
         });
-        let mut tx = TxEip1559 {
-            chain_id: CHAIN_ID,
-            nonce,
-            gas_limit: gas,
-            max_fee_per_gas: self.max_fee,
-            max_priority_fee_per_gas: 1_000_000,
-            to,
-            value: U256::ZERO,
-            access_list: Default::default(),
-            input,
-        };
-        let sig = self.signer.sign_transaction_sync(&mut tx).unwrap();
-        let env = TxEnvelope::from(tx.into_signed(sig));
-        (env.encoded_2718().into(), *env.tx_hash())
+        common::sign_1559(&self.signer, nonce, to, input, gas, self.max_fee)
     }
 
     /// Sends through `eth_sendRawTransactionSync`; checks the receipt is the one

@@ -120,3 +120,34 @@ impl Drop for DevNode {
         let _ = self.child.wait();
     }
 }
+
+/// Signs an EIP-1559 call or creation for the devnet (chain 72077, 0.001 gwei tip); returns the
+/// EIP-2718 bytes and the hash.
+pub fn sign_1559(
+    signer: &alloy::signers::local::PrivateKeySigner,
+    nonce: u64,
+    to: alloy::primitives::TxKind,
+    input: alloy::primitives::Bytes,
+    gas: u64,
+    max_fee: u128,
+) -> (alloy::primitives::Bytes, alloy::primitives::B256) {
+    use alloy::{
+        consensus::{SignableTransaction, TxEip1559, TxEnvelope},
+        eips::eip2718::Encodable2718,
+        network::TxSignerSync,
+    };
+    let mut tx = TxEip1559 {
+        chain_id: 72_077,
+        nonce,
+        gas_limit: gas,
+        max_fee_per_gas: max_fee,
+        max_priority_fee_per_gas: 1_000_000,
+        to,
+        value: alloy::primitives::U256::ZERO,
+        access_list: Default::default(),
+        input,
+    };
+    let sig = signer.sign_transaction_sync(&mut tx).expect("sign");
+    let env = TxEnvelope::from(tx.into_signed(sig));
+    (env.encoded_2718().into(), *env.tx_hash())
+}
