@@ -61,6 +61,44 @@ pub struct NodeArgs {
     /// Serve Prometheus metrics (`/metrics`) and health (`/health`) on this address.
     #[arg(long = "metrics", env = "OPAL_METRICS")]
     metrics: Option<std::net::SocketAddr>,
+    /// Most executable transactions in the pool.
+    #[arg(
+        long = "txpool.pending",
+        env = "OPAL_TXPOOL_PENDING",
+        default_value_t = 5_000
+    )]
+    pool_pending: usize,
+    /// Most transactions waiting on a nonce gap.
+    #[arg(
+        long = "txpool.queued",
+        env = "OPAL_TXPOOL_QUEUED",
+        default_value_t = 1_024
+    )]
+    pool_queued: usize,
+    /// Most transactions per sender.
+    #[arg(
+        long = "txpool.accountslots",
+        env = "OPAL_TXPOOL_ACCOUNTSLOTS",
+        default_value_t = 64
+    )]
+    pool_per_sender: usize,
+    /// Minimum fee cap accepted, in wei (0: the current base fee only).
+    #[arg(
+        long = "txpool.pricelimit",
+        env = "OPAL_TXPOOL_PRICELIMIT",
+        default_value_t = 0
+    )]
+    pool_min_fee: u64,
+    /// Fee bump a replacement must pay, in percent of both fee fields.
+    #[arg(
+        long = "txpool.pricebump",
+        env = "OPAL_TXPOOL_PRICEBUMP",
+        default_value_t = 10
+    )]
+    pool_price_bump: u64,
+    /// How long a queued transaction may wait, e.g. `3h`, `30m`, `90s`.
+    #[arg(long = "txpool.lifetime", env = "OPAL_TXPOOL_LIFETIME", default_value = "3h", value_parser = parse_lifetime)]
+    pool_lifetime: Duration,
     /// Suggested priority fee in wei (eth_maxPriorityFeePerGas).
     #[arg(long = "gpo.tip", env = "OPAL_GPO_TIP", default_value_t = 1_000_000)]
     tip: u128,
@@ -87,6 +125,21 @@ pub fn parse_block_time(s: &str) -> Result<Duration, String> {
         return Err(format!("`{s}`: the block time must be at least 100ms"));
     }
     Ok(d)
+}
+
+/// Parses `3h`, `30m`, `90s`.
+pub fn parse_lifetime(s: &str) -> Result<Duration, String> {
+    let Some((last, _)) = s.char_indices().last() else {
+        return Err("empty lifetime".into());
+    };
+    let (num, unit) = s.split_at(last);
+    let n: u64 = num.trim().parse().map_err(|e| format!("`{s}`: {e}"))?;
+    match unit {
+        "h" => Ok(Duration::from_secs(n * 3600)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        "s" => Ok(Duration::from_secs(n)),
+        _ => Err(format!("`{s}`: give a unit: h, m or s")),
+    }
 }
 
 fn read(path: &PathBuf) -> eyre::Result<String> {
@@ -126,7 +179,15 @@ pub fn run(args: NodeArgs) -> eyre::Result<()> {
             ..Default::default()
         },
         block_time: args.block_time,
-        pool: opal_txpool::PoolConfig::default(),
+        pool: opal_txpool::PoolConfig {
+            max_pending: args.pool_pending,
+            max_queued: args.pool_queued,
+            max_per_sender: args.pool_per_sender,
+            min_base_fee: args.pool_min_fee,
+            price_bump_percent: args.pool_price_bump,
+            queued_lifetime: args.pool_lifetime,
+            ..Default::default()
+        },
         suggested_tip: args.tip,
         metrics: args.metrics,
     };
@@ -185,5 +246,9 @@ mod tests {
         assert!(parse_block_time("99ms").is_err());
         assert!(parse_block_time("2").is_err());
         assert!(parse_block_time("fast").is_err());
+        assert_eq!(parse_lifetime("3h"), Ok(Duration::from_secs(10_800)));
+        assert_eq!(parse_lifetime("90s"), Ok(Duration::from_secs(90)));
+        assert!(parse_lifetime("3").is_err() && parse_lifetime("xh").is_err());
+        assert!(parse_lifetime("").is_err() && parse_lifetime("3ĥ").is_err());
     }
 }
