@@ -448,7 +448,28 @@ fn api_selection_and_websocket_port() {
     let node = DevNode::start(
         dir.path(),
         "500ms",
-        &["--http.api", "eth,net", "--ws", "--ws.port", "0"],
+        &[
+            "--http.api",
+            "eth,net",
+            "--http.corsdomain",
+            "https://app.example",
+            "--ws",
+            "--ws.port",
+            "0",
+        ],
+    );
+    // CORS: a browser preflight from the allowed origin gets the allow-origin header.
+    let preflight = {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&node.addr).unwrap();
+        s.write_all(b"OPTIONS / HTTP/1.1\r\nhost: x\r\norigin: https://app.example\r\naccess-control-request-method: POST\r\naccess-control-request-headers: content-type\r\nconnection: close\r\n\r\n").unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out.to_lowercase()
+    };
+    assert!(
+        preflight.contains("access-control-allow-origin: https://app.example"),
+        "{preflight}"
     );
     let disabled = http_post(
         &node.addr,
