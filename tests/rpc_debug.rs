@@ -437,6 +437,28 @@ async fn txpool_and_debug_namespaces() {
         bytes(&frame["output"]),
         Bytes::from(U256::from(250u64).abi_encode())
     );
+    // The same call with a state override of DEV1's balance slot (mapping at slot 0).
+    let slot = keccak256(
+        [
+            B256::left_padding_from(DEV1.as_slice()).as_slice(),
+            &[0u8; 32],
+        ]
+        .concat(),
+    );
+    let overridden = rpc
+        .ok(
+            "debug_traceCall",
+            vec![
+                json!({"from": DEV0, "to": token, "data": Bytes::from(balanceOfCall { owner: DEV1 }.abi_encode())}),
+                json!("latest"),
+                json!({"tracer": "callTracer", "stateOverrides": {format!("{token:?}"): {"stateDiff": {format!("{slot:?}"): format!("{:?}", B256::from(U256::from(999u64)))}}}}),
+            ],
+        )
+        .await;
+    assert_eq!(
+        bytes(&overridden["output"]),
+        Bytes::from(U256::from(999u64).abi_encode())
+    );
     let reverting = json!({"from": DEV2, "to": token, "data": too_much});
     let frame = rpc
         .ok(

@@ -170,7 +170,11 @@ pub fn run_with(
     }
 }
 
-fn apply_block_overrides(block: &mut BlockEnv, o: &BlockOverrides) -> Result<(), ErrorObjectOwned> {
+/// Applies `eth_call` block overrides to a block environment.
+pub fn apply_block_overrides(
+    block: &mut BlockEnv,
+    o: &BlockOverrides,
+) -> Result<(), ErrorObjectOwned> {
     if o.block_hash.is_some() || o.beacon_root.is_some() {
         return Err(invalid_params(
             "blockHash and beaconRoot overrides are not supported",
@@ -202,7 +206,8 @@ fn apply_block_overrides(block: &mut BlockEnv, o: &BlockOverrides) -> Result<(),
     Ok(())
 }
 
-fn apply_state_overrides(
+/// Applies `eth_call` state overrides to a copy-on-write view of the state.
+pub fn apply_state_overrides(
     db: &mut CacheDB<&StateReader>,
     overrides: &StateOverride,
 ) -> Result<(), ErrorObjectOwned> {

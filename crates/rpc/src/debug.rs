@@ -305,11 +305,6 @@ impl DebugApiServer for DebugRpc {
         opts: Option<GethDebugTracingCallOptions>,
     ) -> RpcResult<GethTrace> {
         let opts = opts.unwrap_or_default();
-        if opts.state_overrides.is_some() || opts.block_overrides.is_some() {
-            return Err(invalid_params(
-                "stateOverrides and blockOverrides are not supported by debug_traceCall",
-            ));
-        }
         if opts.tx_index.is_some() {
             return Err(invalid_params(
                 "txIndex is not supported by debug_traceCall",
@@ -335,9 +330,16 @@ impl DebugApiServer for DebugRpc {
             .gas
             .unwrap_or(TRACE_CALL_GAS_CAP)
             .min(TRACE_CALL_GAS_CAP);
-        let (env, tx) = call::call_env(&self.ctx.chain, &reader, &header, &request, gas)?;
+        let (mut env, tx) = call::call_env(&self.ctx.chain, &reader, &header, &request, gas)?;
         let caller = tx.0.base.caller;
-        let mut state = State::builder().with_database_ref(&reader).build();
+        if let Some(b) = &opts.block_overrides {
+            call::apply_block_overrides(&mut env.block_env, b)?;
+        }
+        let mut db = revm::database::CacheDB::new(&reader);
+        if let Some(o) = &opts.state_overrides {
+            call::apply_state_overrides(&mut db, o)?;
+        }
+        let mut state = State::builder().with_database(db).build();
         let mut evm =
             OpEvmFactory::<OpTx>::default().create_evm_with_inspector(&mut state, env, inspector);
         let res = evm.transact(tx).map_err(evm_error)?;
