@@ -311,14 +311,7 @@ fn state_root(n: usize, dir: &Path) -> eyre::Result<Duration> {
                 state_root: roots.state_root,
                 ..Default::default()
             };
-            Ok(BlockRecord {
-                hash: header.hash_slow(),
-                header,
-                body: vec![],
-                tx_hashes: vec![],
-                senders: vec![],
-                receipts: vec![],
-            })
+            Ok(BlockRecord::empty(header))
         })?;
         Ok((rec.hash, root_time, start.elapsed()))
     };

@@ -78,6 +78,20 @@ pub struct BlockRecord {
     pub receipts: Vec<u8>,
 }
 
+impl BlockRecord {
+    /// A block without transactions: header, its hash, empty body and receipts.
+    pub fn empty(header: Header) -> Self {
+        Self {
+            hash: header.hash_slow(),
+            header,
+            body: vec![],
+            tx_hashes: vec![],
+            senders: vec![],
+            receipts: vec![],
+        }
+    }
+}
+
 impl Store {
     /// Commits block `number` atomically: applies `changes`, computes the state root, lets `seal`
     /// build (or check) the block from the roots, and writes block, indexes and head. If `seal`

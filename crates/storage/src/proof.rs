@@ -128,14 +128,7 @@ mod tests {
                     state_root: r.state_root,
                     ..Default::default()
                 };
-                Ok(BlockRecord {
-                    hash: header.hash_slow(),
-                    header,
-                    body: vec![],
-                    tx_hashes: vec![],
-                    senders: vec![],
-                    receipts: vec![],
-                })
+                Ok(BlockRecord::empty(header))
             })
             .unwrap();
         let state_root = block.header.state_root;

@@ -108,12 +108,8 @@ fn seal(number: u64, parent: B256, roots: StateRoots) -> Result<BlockRecord, Sto
         ..Default::default()
     };
     Ok(BlockRecord {
-        hash: header.hash_slow(),
-        header,
-        body: vec![],
         tx_hashes: vec![keccak256(number.to_be_bytes())],
-        senders: vec![],
-        receipts: vec![],
+        ..BlockRecord::empty(header)
     })
 }
 

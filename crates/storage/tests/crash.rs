@@ -64,12 +64,8 @@ fn commit(store: &Store, n: u64) {
                 ..Default::default()
             };
             Ok(BlockRecord {
-                hash: header.hash_slow(),
-                header,
                 body: vec![n as u8; 64],
-                tx_hashes: vec![],
-                senders: vec![],
-                receipts: vec![],
+                ..BlockRecord::empty(header)
             })
         })
         .unwrap();
