@@ -23,7 +23,7 @@ cargo test --workspace --locked
 
 echo "== end-to-end clients against opal node --dev: viem + ethers (node --test), web3.py (pytest)"
 cargo build -p opal --locked
-export OPAL_BIN="$PWD/target/debug/opal"
+export OPAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/opal"
 e2e_failed=0
 node --test tests/e2e/ || e2e_failed=1
 tests/e2e/.venv/bin/pytest -p no:cacheprovider tests/e2e/py || e2e_failed=1
