@@ -14,7 +14,7 @@ use alloy::{
 };
 use alloy_rlp::Decodable;
 use jsonrpsee::{
-    core::{ClientError, client::ClientT, params::ArrayParams},
+    core::client::ClientT,
     http_client::{HttpClient, HttpClientBuilder},
     types::ErrorObjectOwned,
 };
@@ -22,7 +22,7 @@ use op_alloy::consensus::OpTxEnvelope;
 use serde_json::{Value, json};
 
 mod common;
-use common::{DevNode, repo};
+use common::{DevNode, call_error, params, repo};
 
 const KEY0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const KEY1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
@@ -40,14 +40,6 @@ sol! {
     struct Call3 { address target; bool allowFailure; bytes callData; }
     struct Result3 { bool success; bytes returnData; }
     function aggregate3(Call3[] calls) returns (Result3[] returnData);
-}
-
-fn params(values: Vec<Value>) -> ArrayParams {
-    let mut p = ArrayParams::new();
-    for v in values {
-        p.insert(v).unwrap();
-    }
-    p
 }
 
 fn quantity(v: &Value) -> u64 {
@@ -89,10 +81,7 @@ impl Rpc {
         self.http
             .request::<Value, _>(method, params(args))
             .await
-            .map_err(|e| match e {
-                ClientError::Call(obj) => obj,
-                other => panic!("transport error, not a JSON-RPC error: {other}"),
-            })
+            .map_err(call_error)
     }
 
     async fn ok(&self, method: &str, args: Vec<Value>) -> Value {

@@ -9,11 +9,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use jsonrpsee::{
-    core::{
-        ClientError,
-        client::{ClientT, Subscription, SubscriptionClientT},
-        params::ArrayParams,
-    },
+    core::client::{ClientT, Subscription, SubscriptionClientT},
     http_client::{HttpClient, HttpClientBuilder},
     types::ErrorObjectOwned,
     ws_client::{WsClient, WsClientBuilder},
@@ -21,7 +17,7 @@ use jsonrpsee::{
 use serde_json::{Value, json};
 
 mod common;
-use common::{DevNode, repo};
+use common::{DevNode, call_error, params, repo};
 
 const KEY0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const DEV0: Address = address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
@@ -36,21 +32,6 @@ struct Rpc {
     signer: PrivateKeySigner,
     nonce: u64,
     max_fee: u128,
-}
-
-fn params(values: Vec<Value>) -> ArrayParams {
-    let mut p = ArrayParams::new();
-    for v in values {
-        p.insert(v).unwrap();
-    }
-    p
-}
-
-fn call_error(e: ClientError) -> ErrorObjectOwned {
-    match e {
-        ClientError::Call(obj) => obj,
-        other => panic!("transport error, not a JSON-RPC error: {other}"),
-    }
 }
 
 fn word(a: Address) -> B256 {

@@ -151,3 +151,20 @@ pub fn sign_1559(
     let env = TxEnvelope::from(tx.into_signed(sig));
     (env.encoded_2718().into(), *env.tx_hash())
 }
+
+/// Positional JSON-RPC parameters for the jsonrpsee client.
+pub fn params(values: Vec<serde_json::Value>) -> jsonrpsee::core::params::ArrayParams {
+    let mut p = jsonrpsee::core::params::ArrayParams::new();
+    for v in values {
+        p.insert(v).expect("serialisable parameter");
+    }
+    p
+}
+
+/// The JSON-RPC error object of a failed call (a transport failure fails the test).
+pub fn call_error(e: jsonrpsee::core::ClientError) -> jsonrpsee::types::ErrorObjectOwned {
+    match e {
+        jsonrpsee::core::ClientError::Call(obj) => obj,
+        other => panic!("transport error, not a JSON-RPC error: {other}"),
+    }
+}
