@@ -5,6 +5,7 @@
 //! The design is `docs/attribution.md`.
 
 pub mod abi;
+pub mod layout;
 
 use alloy_primitives::{Address, address};
 
