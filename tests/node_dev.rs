@@ -336,15 +336,33 @@ fn admin_journal_and_metrics() {
         health.starts_with("HTTP/1.1 200") && health.contains("\"status\":\"ok\""),
         "{health}"
     );
+    // A method the server does not have is counted under `unknown`, not its name.
+    assert!(node.cast(&["rpc", "opal_noSuchMethod"]).is_err());
     let text = http_get(&metrics_addr, "/metrics");
     assert!(text.contains("opal_txpool_pending 1"), "{text}");
+    assert!(
+        text.contains("opal_rpc_errors_total{method=\"unknown\"} 1\n"),
+        "{text}"
+    );
+    assert!(!text.contains("opal_noSuchMethod"), "{text}");
     assert!(text.contains("opal_blocks_sealed_total"));
     assert!(
         text.contains("opal_rpc_requests_total{method=\"eth_blockNumber\"}"),
         "{text}"
     );
     assert!(
-        text.contains("opal_rpc_request_seconds_sum{method=\"admin_stopSequencer\"}"),
+        text.contains("opal_rpc_request_duration_seconds_sum{method=\"admin_stopSequencer\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "opal_rpc_request_duration_seconds_bucket{method=\"admin_stopSequencer\",le=\"+Inf\"} 2"
+        ),
+        "{text}"
+    );
+    // The second stop was refused: one error.
+    assert!(
+        text.contains("opal_rpc_errors_total{method=\"admin_stopSequencer\"} 1\n"),
         "{text}"
     );
     // Starting on a hash that is not the head is refused.
