@@ -2,12 +2,20 @@
 //! jsonrpsee's HTTP client and transactions signed with alloy: pool status/content/inspect before
 //! inclusion, `debug_traceTransaction` / `debug_traceCall` with the struct logger and
 //! `callTracer` (a token transfer, a failed transfer, Multicall3 calling the token, the L1-info
-//! deposit), and the raw header/block/transaction/receipts bytes checked against hashes.
+//! deposit), `prestateTracer` (both modes, checked against `eth_getBalance`) and `4byteTracer`,
+//! and the raw header/block/transaction/receipts bytes checked against hashes.
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
 
 use alloy::{
-    primitives::{Address, B256, Bytes, TxKind, U256, address, keccak256},
+    consensus::{SignableTransaction, TxEip1559, TxEnvelope},
+    eips::eip2718::Encodable2718,
+    network::TxSignerSync,
+    primitives::{Address, B256, Bytes, TxKind, U256, address, hex, keccak256},
+    rpc::types::trace::geth::{AccountState, DiffMode},
     signers::local::PrivateKeySigner,
     sol,
     sol_types::{SolCall, SolValue},
@@ -29,6 +37,9 @@ const KEY1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b
 const DEV0: Address = address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
 const DEV1: Address = address!("70997970C51812dc3A010C7d01b50e0d17dc79C8");
 const DEV2: Address = address!("3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
+const KEY3: &str = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
+const DEV3: Address = address!("90F79bf6EB2c4f870365E785982E1f101E93b906");
+const DEV4: Address = address!("15d34AAf54267DB7D7c367839AAf71A00a2C6A65");
 const MULTICALL3: Address = address!("cA11bde05977b3631167028862bE2a173976CA11");
 const L1_BLOCK: Address = address!("4200000000000000000000000000000000000015");
 const WAIT: Duration = Duration::from_secs(30);
@@ -93,6 +104,44 @@ impl Rpc {
     fn sign(&self, key: &str, nonce: u64, to: TxKind, input: Bytes, gas: u64) -> Bytes {
         let signer: PrivateKeySigner = key.parse().unwrap();
         common::sign_1559(&signer, nonce, to, input, gas, self.max_fee).0
+    }
+
+    /// Signs a plain ETH transfer of `value` wei.
+    fn sign_transfer(&self, key: &str, nonce: u64, to: Address, value: U256) -> Bytes {
+        let signer: PrivateKeySigner = key.parse().unwrap();
+        let mut tx = TxEip1559 {
+            chain_id: 72_077,
+            nonce,
+            gas_limit: 21_000,
+            max_fee_per_gas: self.max_fee,
+            max_priority_fee_per_gas: 1_000_000,
+            to: TxKind::Call(to),
+            value,
+            access_list: Default::default(),
+            input: Bytes::new(),
+        };
+        let sig = signer.sign_transaction_sync(&mut tx).unwrap();
+        TxEnvelope::from(tx.into_signed(sig)).encoded_2718().into()
+    }
+
+    async fn balance(&self, who: Address, block: u64) -> U256 {
+        let b = self
+            .ok(
+                "eth_getBalance",
+                vec![json!(who), json!(format!("{block:#x}"))],
+            )
+            .await;
+        serde_json::from_value(b).unwrap()
+    }
+
+    async fn nonce(&self, who: Address, block: u64) -> u64 {
+        let n = self
+            .ok(
+                "eth_getTransactionCount",
+                vec![json!(who), json!(format!("{block:#x}"))],
+            )
+            .await;
+        quantity(&n)
     }
 
     async fn send(&self, raw: &Bytes) -> B256 {
@@ -403,11 +452,15 @@ async fn txpool_and_debug_namespaces() {
     let e = rpc
         .call(
             "debug_traceTransaction",
-            vec![json!(transfer_hash), json!({"tracer": "prestateTracer"})],
+            vec![json!(transfer_hash), json!({"tracer": "flatCallTracer"})],
         )
         .await
         .unwrap_err();
-    assert!(e.message().contains("not supported"), "{e:?}");
+    assert!(
+        e.message()
+            .contains("tracer flatCallTracer is not supported"),
+        "{e:?}"
+    );
 
     // --- traceCall: a successful view call and a reverting call.
     let balance_call = json!({"from": DEV0, "to": token, "data": Bytes::from(balanceOfCall { owner: DEV1 }.abi_encode())});
@@ -501,4 +554,173 @@ async fn txpool_and_debug_namespaces() {
         .ok("debug_getRawTransaction", vec![json!(B256::repeat_byte(7))])
         .await;
     assert_eq!(unknown, json!("0x"));
+}
+
+fn prestate(v: Value) -> BTreeMap<Address, AccountState> {
+    serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("not a prestate ({e}): {v}"))
+}
+
+fn diff(v: Value) -> DiffMode {
+    serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("not a state diff ({e}): {v}"))
+}
+
+/// The 4byteTracer key of a call with `data`.
+fn four_byte_key(data: &[u8]) -> String {
+    format!("0x{}-{}", hex::encode(&data[..4]), data.len() - 4)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prestate_and_4byte_tracers() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(dir.path(), "1s", &[]);
+    let rpc = Rpc::connect(&node.addr).await;
+
+    // --- an ETH transfer between two funded accounts that nothing else in its block touches.
+    let value = U256::from(123_456_789u64);
+    rpc.after_next_block().await;
+    let hash = rpc.send(&rpc.sign_transfer(KEY3, 0, DEV4, value)).await;
+    let receipt = rpc.receipt(hash).await;
+    assert_eq!(receipt["status"], json!("0x1"));
+    let block = quantity(&receipt["blockNumber"]);
+    let parent = block - 1;
+    let (sender_before, recipient_before) = (
+        rpc.balance(DEV3, parent).await,
+        rpc.balance(DEV4, parent).await,
+    );
+    let (sender_after, recipient_after) = (
+        rpc.balance(DEV3, block).await,
+        rpc.balance(DEV4, block).await,
+    );
+    assert!(recipient_before > U256::ZERO && sender_before > sender_after + value);
+    assert_eq!(recipient_after, recipient_before + value);
+
+    // Default mode: every account the transaction touched, as it was before.
+    let pre = prestate(
+        rpc.trace_tx(hash, json!({"tracer": "prestateTracer"}))
+            .await,
+    );
+    assert_eq!(pre[&DEV3].balance, Some(sender_before), "{pre:?}");
+    assert_eq!(pre[&DEV4].balance, Some(recipient_before), "{pre:?}");
+    assert_eq!(pre[&DEV3].nonce.unwrap_or(0), rpc.nonce(DEV3, parent).await);
+    assert!(pre[&DEV3].code.is_none() && pre[&DEV3].storage.is_empty());
+
+    // Diff mode: before at the parent block, after at the transaction's block.
+    let d = diff(
+        rpc.trace_tx(
+            hash,
+            json!({"tracer": "prestateTracer", "tracerConfig": {"diffMode": true}}),
+        )
+        .await,
+    );
+    assert_eq!(d.pre[&DEV3].balance, Some(sender_before), "{d:?}");
+    assert_eq!(d.pre[&DEV4].balance, Some(recipient_before), "{d:?}");
+    assert_eq!(d.post[&DEV3].balance, Some(sender_after), "{d:?}");
+    assert_eq!(d.post[&DEV4].balance, Some(recipient_after), "{d:?}");
+    assert_eq!(d.post[&DEV3].nonce, Some(rpc.nonce(DEV3, block).await));
+
+    // traceCall of the same transfer on the block's state (no gas price: only the value moves).
+    let call = json!({"from": DEV3, "to": DEV4, "value": value});
+    let pre = prestate(
+        rpc.ok(
+            "debug_traceCall",
+            vec![
+                call.clone(),
+                json!(format!("{block:#x}")),
+                json!({"tracer": "prestateTracer"}),
+            ],
+        )
+        .await,
+    );
+    assert_eq!(pre[&DEV3].balance, Some(sender_after), "{pre:?}");
+    assert_eq!(pre[&DEV4].balance, Some(recipient_after), "{pre:?}");
+    let d = diff(
+        rpc.ok(
+            "debug_traceCall",
+            vec![
+                call,
+                json!(format!("{block:#x}")),
+                json!({"tracer": "prestateTracer", "tracerConfig": {"diffMode": true}}),
+            ],
+        )
+        .await,
+    );
+    assert_eq!(
+        d.post[&DEV4].balance,
+        Some(recipient_after + value),
+        "{d:?}"
+    );
+
+    // A transfer has no calldata: nothing for the 4byteTracer.
+    let four = rpc.trace_tx(hash, json!({"tracer": "4byteTracer"})).await;
+    assert_eq!(four, json!({}));
+
+    // --- a contract call: the 4byteTracer counts its selector once; the state diff has the
+    // token's balance slot.
+    let artifact: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("contracts/artifacts/TestERC20.json")).unwrap(),
+    )
+    .unwrap();
+    let deploy = rpc.sign(
+        KEY3,
+        1,
+        TxKind::Create,
+        bytes(&artifact["bytecode"]),
+        2_000_000,
+    );
+    let deployed = rpc.receipt(rpc.send(&deploy).await).await;
+    assert_eq!(deployed["status"], json!("0x1"));
+    let token = addr(&deployed["contractAddress"]);
+    let amount = U256::from(4_242u64);
+    let mint_data: Bytes = mintCall { to: DEV4, amount }.abi_encode().into();
+    let mint = rpc
+        .send(&rpc.sign(KEY3, 2, TxKind::Call(token), mint_data.clone(), 200_000))
+        .await;
+    assert_eq!(rpc.receipt(mint).await["status"], json!("0x1"));
+    let four = rpc.trace_tx(mint, json!({"tracer": "4byteTracer"})).await;
+    let mint_key = four_byte_key(&mint_data);
+    assert_eq!(mint_key, "0x40c10f19-64");
+    assert_eq!(four, json!({ mint_key.clone(): 1 }));
+
+    let d = diff(
+        rpc.trace_tx(
+            mint,
+            json!({"tracer": "prestateTracer", "tracerConfig": {"diffMode": true}}),
+        )
+        .await,
+    );
+    let slot = keccak256(
+        [
+            B256::left_padding_from(DEV4.as_slice()).as_slice(),
+            &[0u8; 32],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        d.post[&token].storage.get(&slot),
+        Some(&B256::from(amount)),
+        "{d:?}"
+    );
+    assert!(d.pre[&token].code.is_some(), "{d:?}");
+
+    // Through Multicall3: both selectors, once each.
+    let multi: Bytes = aggregate3Call {
+        calls: vec![Call3 {
+            target: token,
+            allowFailure: false,
+            callData: mint_data,
+        }],
+    }
+    .abi_encode()
+    .into();
+    let four = rpc
+        .ok(
+            "debug_traceCall",
+            vec![
+                json!({"from": DEV3, "to": MULTICALL3, "data": multi}),
+                json!("latest"),
+                json!({"tracer": "4byteTracer"}),
+            ],
+        )
+        .await;
+    assert_eq!(four, json!({ four_byte_key(&multi): 1, mint_key: 1 }));
 }

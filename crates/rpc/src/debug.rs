@@ -1,6 +1,6 @@
-//! The `debug_` namespace: transaction and call tracing with geth's struct logger and
-//! `callTracer` (revm-inspectors' `TracingInspector`), and the raw RLP / EIP-2718 bytes of stored
-//! headers, blocks, transactions and receipts.
+//! The `debug_` namespace: transaction and call tracing with geth's struct logger, `callTracer`,
+//! `prestateTracer`, `4byteTracer` and `noopTracer` (see [`crate::tracers`]), and the raw RLP /
+//! EIP-2718 bytes of stored headers, blocks, transactions and receipts.
 //!
 //! `debug_traceTransaction` replays the transaction's block on its parent state through the same
 //! alloy-op-evm `OpBlockExecutor` the node builds blocks with (pre-execution system calls, then
@@ -15,14 +15,10 @@ use alloy::{
         eip2718::{Encodable2718, WithEncoded},
         eip4895::Withdrawals,
     },
-    primitives::{Address, B256, Bytes},
+    primitives::{B256, Bytes},
     rpc::types::{
         TransactionRequest,
-        trace::geth::{
-            CallConfig, GethDebugBuiltInTracerType, GethDebugTracerType,
-            GethDebugTracingCallOptions, GethDebugTracingOptions, GethDefaultTracingOptions,
-            GethTrace, NoopFrame,
-        },
+        trace::geth::{GethDebugTracingCallOptions, GethDebugTracingOptions, GethTrace},
     },
 };
 use alloy_evm::{
@@ -34,19 +30,15 @@ use alloy_op_evm::{
 };
 use jsonrpsee::{core::RpcResult, proc_macros::rpc, types::ErrorObjectOwned};
 use op_alloy::consensus::OpTxEnvelope;
-use op_revm::OpHaltReason;
 use opal_primitives::Fork;
 use opal_storage::{Head, StateReader};
-use revm::{
-    context_interface::result::{EVMError, ExecutionResult},
-    database::State,
-};
-use revm_inspectors::tracing::{TracingInspector, TracingInspectorConfig};
+use revm::{context_interface::result::EVMError, database::State};
 
 use crate::{
     RpcContext, call,
     error::{internal, invalid_params, server_error},
     render::{self, StoredBlock},
+    tracers::{self, Tracer},
 };
 
 /// Gas given to `debug_traceCall` when the request names none (and the most it may ask for),
@@ -57,7 +49,7 @@ const TRACE_CALL_GAS_CAP: u64 = 50_000_000;
 #[rpc(server, namespace = "debug")]
 pub trait DebugApi {
     /// Re-executes an included transaction and traces it: the struct logger by default, or the
-    /// tracer `opts.tracer` names (`callTracer`, `noopTracer`).
+    /// tracer `opts.tracer` names (`callTracer`, `prestateTracer`, `4byteTracer`, `noopTracer`).
     #[method(name = "traceTransaction")]
     fn trace_transaction(
         &self,
@@ -89,82 +81,6 @@ pub trait DebugApi {
 /// The `debug_` implementation.
 pub struct DebugRpc {
     ctx: Arc<RpcContext>,
-}
-
-/// The tracer a request asked for.
-#[derive(Debug, Clone, Copy)]
-enum Tracer {
-    /// geth's default struct logger.
-    StructLog(GethDefaultTracingOptions),
-    /// `callTracer`.
-    Call(CallConfig),
-    /// `noopTracer`.
-    Noop,
-}
-
-impl Tracer {
-    /// The tracer `opts` names, with the inspector that records what it needs.
-    fn from_opts(opts: GethDebugTracingOptions) -> RpcResult<(Self, TracingInspector)> {
-        let GethDebugTracingOptions {
-            config,
-            tracer,
-            tracer_config,
-            ..
-        } = opts;
-        let (tracer, inspector_config) = match tracer {
-            None => (
-                Self::StructLog(config),
-                TracingInspectorConfig::from_geth_config(&config),
-            ),
-            Some(GethDebugTracerType::BuiltInTracer(GethDebugBuiltInTracerType::CallTracer)) => {
-                let call = tracer_config
-                    .into_call_config()
-                    .map_err(|e| invalid_params(format!("invalid callTracer config: {e}")))?;
-                (
-                    Self::Call(call),
-                    TracingInspectorConfig::from_geth_call_config(&call),
-                )
-            }
-            Some(GethDebugTracerType::BuiltInTracer(GethDebugBuiltInTracerType::NoopTracer)) => {
-                (Self::Noop, TracingInspectorConfig::none())
-            }
-            Some(GethDebugTracerType::BuiltInTracer(other)) => {
-                let name = serde_json::to_string(&other).unwrap_or_else(|_| format!("{other:?}"));
-                return Err(server_error(format!(
-                    "tracer {} is not supported (use the default struct logger, callTracer or noopTracer)",
-                    name.trim_matches('"')
-                )));
-            }
-            Some(GethDebugTracerType::JsTracer(_)) => {
-                return Err(server_error("JavaScript tracers are not supported"));
-            }
-        };
-        Ok((tracer, TracingInspector::new(inspector_config)))
-    }
-
-    /// The trace of the transaction `inspector` just watched.
-    fn frame(
-        self,
-        inspector: &mut TracingInspector,
-        gas_limit: u64,
-        caller: Address,
-        result: &ExecutionResult<OpHaltReason>,
-    ) -> GethTrace {
-        inspector.set_transaction_gas_limit(gas_limit);
-        inspector.set_transaction_caller(caller);
-        let gas_used = result.tx_gas_used();
-        match self {
-            Self::StructLog(opts) => inspector
-                .geth_builder()
-                .geth_traces(gas_used, result.output().cloned().unwrap_or_default(), opts)
-                .into(),
-            Self::Call(config) => inspector
-                .geth_builder()
-                .geth_call_traces(config, gas_used)
-                .into(),
-            Self::Noop => NoopFrame::default().into(),
-        }
-    }
 }
 
 fn evm_error<E: std::fmt::Display, T: std::fmt::Display>(e: EVMError<E, T>) -> ErrorObjectOwned {
@@ -259,19 +175,22 @@ impl DebugRpc {
         for i in 0..index {
             ex.execute_transaction(&with_encoded(i)).map_err(replay)?;
         }
-        ex.evm_mut().inspector_mut().fuse();
+        tracers::fuse(ex.evm_mut().inspector_mut());
         ex.evm_mut().enable_inspector();
         let target = with_encoded(index);
         let out = ex
             .execute_transaction_without_commit(&target)
             .map_err(replay)?;
         let gas_limit = alloy::consensus::Transaction::gas_limit(&b.txs[index]);
-        Ok(tracer.frame(
-            ex.evm_mut().inspector_mut(),
+        // Not committed: the state still holds what the transaction ran on.
+        let (pre_state, inspector, _) = ex.evm_mut().components_mut();
+        tracer.frame(
+            inspector,
             gas_limit,
             b.senders[index],
-            &out.result().result,
-        ))
+            out.result(),
+            &**pre_state,
+        )
     }
 }
 
@@ -342,8 +261,9 @@ impl DebugApiServer for DebugRpc {
         let mut state = State::builder().with_database(db).build();
         let mut evm =
             OpEvmFactory::<OpTx>::default().create_evm_with_inspector(&mut state, env, inspector);
-        let res = evm.transact(tx).map_err(evm_error)?;
-        Ok(tracer.frame(evm.inspector_mut(), gas, caller, &res.result))
+        let out = evm.transact(tx).map_err(evm_error)?;
+        let (pre_state, inspector, _) = evm.components_mut();
+        tracer.frame(inspector, gas, caller, &out, &**pre_state)
     }
 
     fn get_raw_header(&self, block: BlockId) -> RpcResult<Bytes> {
@@ -390,49 +310,5 @@ impl DebugApiServer for DebugRpc {
     fn get_raw_receipts(&self, block: BlockId) -> RpcResult<Vec<Bytes>> {
         let b = self.stored_block(block)?;
         Ok(b.receipts.iter().map(|r| r.encoded_2718().into()).collect())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn opts(v: serde_json::Value) -> GethDebugTracingOptions {
-        serde_json::from_value(v).unwrap_or_default()
-    }
-
-    #[test]
-    fn tracer_options_select_the_tracer() {
-        let (t, _) = Tracer::from_opts(opts(serde_json::json!({"disableStack": true})))
-            .unwrap_or_else(|e| panic!("{e:?}"));
-        assert!(matches!(t, Tracer::StructLog(o) if o.disable_stack == Some(true)));
-        let (t, _) = Tracer::from_opts(opts(serde_json::json!({
-            "tracer": "callTracer", "tracerConfig": {"onlyTopCall": true, "withLog": true}
-        })))
-        .unwrap_or_else(|e| panic!("{e:?}"));
-        assert!(
-            matches!(t, Tracer::Call(c) if c.only_top_call == Some(true) && c.with_log == Some(true))
-        );
-        let (t, _) = Tracer::from_opts(opts(serde_json::json!({"tracer": "noopTracer"})))
-            .unwrap_or_else(|e| panic!("{e:?}"));
-        assert!(matches!(t, Tracer::Noop));
-    }
-
-    #[test]
-    fn unsupported_tracers_and_bad_configs_are_errors() {
-        let err = |v| match Tracer::from_opts(opts(v)) {
-            Ok(_) => panic!("accepted"),
-            Err(e) => e,
-        };
-        let e = err(serde_json::json!({"tracer": "prestateTracer"}));
-        assert!(
-            e.message().contains("prestateTracer is not supported"),
-            "{e:?}"
-        );
-        let e = err(serde_json::json!({"tracer": "{ result: function() {} }"}));
-        assert!(e.message().contains("JavaScript"), "{e:?}");
-        let e =
-            err(serde_json::json!({"tracer": "callTracer", "tracerConfig": {"onlyTopCall": 5}}));
-        assert_eq!(e.code(), crate::error::INVALID_PARAMS);
     }
 }

@@ -13,6 +13,7 @@ mod pubsub;
 mod render;
 mod sync_send;
 mod timing;
+mod tracers;
 mod txpool_api;
 
 use std::{net::SocketAddr, sync::Arc};
