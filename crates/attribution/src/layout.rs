@@ -28,6 +28,8 @@ pub enum Ns {
     Claimable = 5,
     /// Last batch nonce by attestor.
     BatchNonce = 6,
+    /// Batch record by batch hash (an Opal addition; see `docs/attribution.md`).
+    Batch = 7,
 }
 
 /// An address as a 32-byte key (left-padded, as ABI encodes it).
@@ -242,6 +244,43 @@ impl InferenceRecord {
     }
 }
 
+/// A recorded batch (namespace 7, keyed by batch hash, three fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BatchRecord {
+    /// The attestor that recorded it.
+    pub attestor: Address,
+    /// Number of inferences.
+    pub inferences: u32,
+    /// Model id.
+    pub model_id: B256,
+    /// Block the batch was recorded in.
+    pub block_number: u64,
+    /// Sum of the fees.
+    pub total_fee: u128,
+}
+
+impl BatchRecord {
+    /// Fields 0–2: `attestor | inferences << 160`, `modelId`, `blockNumber | totalFee << 64`.
+    pub fn to_words(&self) -> [U256; 3] {
+        [
+            U256::from_be_bytes(self.attestor.into_word().0) | (U256::from(self.inferences) << 160),
+            U256::from_be_bytes(self.model_id.0),
+            U256::from(self.block_number) | (U256::from(self.total_fee) << 64),
+        ]
+    }
+
+    /// Inverse of [`Self::to_words`].
+    pub fn from_words(w: [U256; 3]) -> Self {
+        Self {
+            attestor: addr_of(w[0]),
+            inferences: low_bits(w[0], 160, 32).to::<u32>(),
+            model_id: B256::from(w[1]),
+            block_number: low_bits(w[2], 0, 64).to::<u64>(),
+            total_fee: low_bits(w[2], 64, 128).to::<u128>(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,6 +327,14 @@ mod tests {
             n_shares: u32::MAX,
         };
         assert_eq!(InferenceRecord::from_words(r.to_words()), r);
+        let b = BatchRecord {
+            attestor: address!("0xffffffffffffffffffffffffffffffffffffffff"),
+            inferences: u32::MAX,
+            model_id: B256::repeat_byte(3),
+            block_number: u64::MAX,
+            total_fee: u128::MAX,
+        };
+        assert_eq!(BatchRecord::from_words(b.to_words()), b);
         let c = FeeConfig {
             bps: [100, 2000, 500, 7400],
             treasury: address!("0x00000000000000000000000000000000000000aa"),
