@@ -139,6 +139,7 @@ impl Store {
             }
         }
         write_block(&txn, &block)?;
+        self.index_block(&txn, &block)?;
         txn.commit().db()?;
         debug!(number, hash = %block.hash, "committed block");
         Ok(block)

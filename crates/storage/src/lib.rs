@@ -8,6 +8,7 @@
 
 mod check;
 mod commit;
+mod index;
 mod proof;
 mod reader;
 pub mod tables;
@@ -20,6 +21,7 @@ use alloy_primitives::B256;
 use redb::{Database, ReadableDatabase, ReadableTable, TableHandle};
 
 pub use commit::{AccountState, BlockRecord, StateChanges, StateRoots, StorageChange};
+pub use index::{BACKFILL_CHUNK, BlockIndexer, read_block, state_storage};
 pub use reader::{BlockLocation, StateReader};
 pub use tables::StoredAccount;
 
@@ -86,6 +88,9 @@ pub enum StoreError {
     /// The caller rejected the block while sealing it (e.g. a state-root mismatch); nothing was written.
     #[error("block rejected: {0}")]
     Rejected(String),
+    /// A secondary index failed; the block commit or unwind it was part of wrote nothing.
+    #[error("index: {0}")]
+    Index(String),
 }
 
 /// Converts any redb error into [`StoreError`].
@@ -124,6 +129,7 @@ impl Head {
 pub struct Store {
     db: Database,
     path: PathBuf,
+    indexers: Vec<std::sync::Arc<dyn BlockIndexer>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -165,6 +171,7 @@ impl Store {
         let store = Self {
             db,
             path: path.to_owned(),
+            indexers: Vec::new(),
         };
         let txn = store.db.begin_write().db()?;
         let names: Vec<String> = txn

@@ -4,10 +4,10 @@
 use alloy::rpc::types::{EIP1186AccountProofResponse, EIP1186StorageProof};
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_trie::{EMPTY_ROOT_HASH, KECCAK_EMPTY, Nibbles};
-use redb::ReadableDatabase;
+use redb::{ReadTransaction, ReadableDatabase};
 
 use crate::{
-    DbResult, Store, StoreError, tables,
+    DbResult, StateReader, Store, StoreError, tables,
     trie_io::{AccountLeaves, NodeReader, StorageLeaves},
 };
 
@@ -19,76 +19,104 @@ impl Store {
         address: Address,
         slots: &[B256],
     ) -> Result<(EIP1186AccountProofResponse, B256), StoreError> {
-        let txn = self.db.begin_read().db()?;
-        let accounts = txn.open_table(tables::ACCOUNTS).db()?;
-        let storage = txn.open_table(tables::STORAGE).db()?;
-        let account_trie = txn.open_table(tables::ACCOUNT_TRIE).db()?;
-        let storage_trie = txn.open_table(tables::STORAGE_TRIE).db()?;
-        let h = keccak256(address);
-        let target = Nibbles::unpack(h);
-        let (root, nodes) = opal_trie::proof(
-            &mut NodeReader {
-                table: &account_trie,
-                prefix: &[],
-            },
-            &mut AccountLeaves(&accounts),
-            vec![target],
-        )?;
-        let account_proof = nodes
-            .matching_nodes_sorted(&target)
-            .into_iter()
-            .map(|(_, n)| n)
-            .collect();
-        let account = accounts
-            .get(&h.0)
-            .db()?
-            .map(|v| tables::decode_account(v.value()));
-        let mut storage_proof = Vec::with_capacity(slots.len());
-        if !slots.is_empty() {
-            let targets: Vec<Nibbles> = slots
-                .iter()
-                .map(|s| Nibbles::unpack(keccak256(s)))
-                .collect();
-            let (_, snodes) = opal_trie::proof(
-                &mut NodeReader {
-                    table: &storage_trie,
-                    prefix: h.as_slice(),
-                },
-                &mut StorageLeaves {
-                    table: &storage,
-                    account: h,
-                },
-                targets.clone(),
-            )?;
-            for (slot, t) in slots.iter().zip(&targets) {
-                let key: [u8; 64] = tables::key(&[h.as_slice(), keccak256(slot).as_slice()]);
-                let value = storage
-                    .get(&key)
-                    .db()?
-                    .map_or(U256::ZERO, |v| U256::from_be_bytes(*v.value()));
-                let proof: Vec<Bytes> = snodes
-                    .matching_nodes_sorted(t)
-                    .into_iter()
-                    .map(|(_, n)| n)
-                    .collect();
-                storage_proof.push(EIP1186StorageProof {
-                    key: (*slot).into(),
-                    value,
-                    proof,
+        proof_in(&self.db.begin_read().db()?, address, slots)
+    }
+}
+
+impl StateReader {
+    /// Proves `address` and its `slots` against this snapshot's state root, which must be the
+    /// head's (trie nodes are kept for the latest state only).
+    pub fn proof(
+        &self,
+        address: Address,
+        slots: &[B256],
+    ) -> Result<(EIP1186AccountProofResponse, B256), StoreError> {
+        if let Some(at) = self.pinned() {
+            let head = self.head()?;
+            if head != Some(at) {
+                return Err(StoreError::NotNext {
+                    number: at,
+                    reason: format!("proofs are served for the head ({head:?}) only"),
                 });
             }
         }
-        let resp = EIP1186AccountProofResponse {
-            address,
-            balance: account.map_or(U256::ZERO, |a| a.balance),
-            code_hash: account.map_or(KECCAK_EMPTY, |a| a.code_hash),
-            nonce: account.map_or(0, |a| a.nonce),
-            storage_hash: account.map_or(EMPTY_ROOT_HASH, |a| a.storage_root),
-            account_proof,
-            storage_proof,
-        };
-        Ok((resp, root))
+        proof_in(self.txn(), address, slots)
     }
+}
+
+fn proof_in(
+    txn: &ReadTransaction,
+    address: Address,
+    slots: &[B256],
+) -> Result<(EIP1186AccountProofResponse, B256), StoreError> {
+    let accounts = txn.open_table(tables::ACCOUNTS).db()?;
+    let storage = txn.open_table(tables::STORAGE).db()?;
+    let account_trie = txn.open_table(tables::ACCOUNT_TRIE).db()?;
+    let storage_trie = txn.open_table(tables::STORAGE_TRIE).db()?;
+    let h = keccak256(address);
+    let target = Nibbles::unpack(h);
+    let (root, nodes) = opal_trie::proof(
+        &mut NodeReader {
+            table: &account_trie,
+            prefix: &[],
+        },
+        &mut AccountLeaves(&accounts),
+        vec![target],
+    )?;
+    let account_proof = nodes
+        .matching_nodes_sorted(&target)
+        .into_iter()
+        .map(|(_, n)| n)
+        .collect();
+    let account = accounts
+        .get(&h.0)
+        .db()?
+        .map(|v| tables::decode_account(v.value()));
+    let mut storage_proof = Vec::with_capacity(slots.len());
+    if !slots.is_empty() {
+        let targets: Vec<Nibbles> = slots
+            .iter()
+            .map(|s| Nibbles::unpack(keccak256(s)))
+            .collect();
+        let (_, snodes) = opal_trie::proof(
+            &mut NodeReader {
+                table: &storage_trie,
+                prefix: h.as_slice(),
+            },
+            &mut StorageLeaves {
+                table: &storage,
+                account: h,
+            },
+            targets.clone(),
+        )?;
+        for (slot, t) in slots.iter().zip(&targets) {
+            let key: [u8; 64] = tables::key(&[h.as_slice(), keccak256(slot).as_slice()]);
+            let value = storage
+                .get(&key)
+                .db()?
+                .map_or(U256::ZERO, |v| U256::from_be_bytes(*v.value()));
+            let proof: Vec<Bytes> = snodes
+                .matching_nodes_sorted(t)
+                .into_iter()
+                .map(|(_, n)| n)
+                .collect();
+            storage_proof.push(EIP1186StorageProof {
+                key: (*slot).into(),
+                value,
+                proof,
+            });
+        }
+    }
+    let resp = EIP1186AccountProofResponse {
+        address,
+        balance: account.map_or(U256::ZERO, |a| a.balance),
+        code_hash: account.map_or(KECCAK_EMPTY, |a| a.code_hash),
+        nonce: account.map_or(0, |a| a.nonce),
+        storage_hash: account.map_or(EMPTY_ROOT_HASH, |a| a.storage_root),
+        account_proof,
+        storage_proof,
+    };
+    Ok((resp, root))
 }
 
 #[cfg(test)]
@@ -173,6 +201,9 @@ mod tests {
                     .is_err()
                 );
             }
+            // A latest snapshot proves the same.
+            let (q, qroot) = store.latest().unwrap().proof(a, &slots).unwrap();
+            assert_eq!((q, qroot), (p.clone(), root));
             if i < 300 {
                 assert_eq!(p.nonce, i);
                 assert_eq!(
@@ -185,5 +216,51 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_view_pinned_below_the_head_refuses_proofs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut parent = B256::ZERO;
+        for n in 0..2 {
+            parent = store
+                .commit_block(n, &StateChanges::default(), |r| {
+                    Ok(BlockRecord::empty(Header {
+                        number: n,
+                        parent_hash: parent,
+                        state_root: r.state_root,
+                        ..Default::default()
+                    }))
+                })
+                .unwrap()
+                .hash;
+        }
+        assert!(
+            store
+                .at_block(0)
+                .unwrap()
+                .proof(Address::ZERO, &[])
+                .is_err()
+        );
+        let (_, root) = store
+            .at_block(1)
+            .unwrap()
+            .proof(Address::ZERO, &[])
+            .unwrap();
+        assert_eq!(
+            root,
+            store
+                .latest()
+                .unwrap()
+                .header(1)
+                .unwrap()
+                .unwrap()
+                .state_root
+        );
+        store.set_head(crate::Head::Safe, 0).unwrap();
+        let r = store.latest().unwrap();
+        assert_eq!(r.head_of(crate::Head::Safe).unwrap(), Some(0));
+        assert_eq!(r.head_of(crate::Head::Finalized).unwrap(), None);
     }
 }

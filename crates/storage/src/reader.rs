@@ -57,8 +57,24 @@ impl StateReader {
 
     /// The unsafe head of this snapshot.
     pub fn head(&self) -> Result<Option<u64>, StoreError> {
+        self.head_of(Head::Unsafe)
+    }
+
+    /// A head pointer (unsafe, safe or finalized) as of this snapshot.
+    pub fn head_of(&self, head: Head) -> Result<Option<u64>, StoreError> {
         let t = self.txn.open_table(tables::HEADS).db()?;
-        Ok(t.get(Head::Unsafe.key()).db()?.map(|v| v.value()))
+        Ok(t.get(head.key()).db()?.map(|v| v.value()))
+    }
+
+    /// The snapshot's read transaction, for secondary indexes that keep their own tables in the
+    /// chain database (their reads then agree with the state and blocks read here).
+    pub fn txn(&self) -> &ReadTransaction {
+        &self.txn
+    }
+
+    /// The block this view is pinned to, `None` for a latest view.
+    pub fn pinned(&self) -> Option<u64> {
+        self.at
     }
 
     /// The block this view reads state at (the head for a latest view).

@@ -32,6 +32,8 @@ impl Store {
                 reason: format!("cannot unwind forward past head {head}"),
             });
         }
+        // Secondary indexes first, newest block first, while the blocks are still stored.
+        self.unwind_indexes(&txn, target, head)?;
         let from = (target + 1).to_be_bytes();
         // Storage: restore the oldest previous value of each slot changed after `target`.
         let mut slots: BTreeMap<[u8; 64], [u8; 32]> = BTreeMap::new();
