@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Compiles every src/**/*.sol with the pinned solc-js (standard JSON) and writes one artifact per
-// contract to artifacts/<ContractName>.json.
+// contract to artifacts/<ContractName>.json. `@openzeppelin/contracts/...` imports resolve from
+// node_modules (pinned version); only contracts under src/ get artifacts.
 //
 //   node scripts/compile.js           write artifacts (and delete stale ones)
 //   node scripts/compile.js --check   recompile in memory; exit 1 if artifacts/ differs
@@ -60,6 +61,39 @@ function normalize(value) {
   return value;
 }
 
+// Imports that are not under src/ may only name OpenZeppelin Contracts files, resolved from
+// node_modules at the exact version package.json pins (the inlined library code is part of our
+// bytecode, so a different version would change the artifacts).
+const NODE_MODULES = path.join(ROOT, 'node_modules');
+const EXPECTED_OZ = '5.7.0';
+let ozChecked = false;
+function resolveImport(importPath) {
+  const prefix = '@openzeppelin/contracts/';
+  if (!importPath.startsWith(prefix) || !importPath.endsWith('.sol')) {
+    return { error: `import not found: ${importPath} (only src/ files and ${prefix}... are allowed)` };
+  }
+  const root = path.join(NODE_MODULES, '@openzeppelin', 'contracts');
+  const file = path.resolve(NODE_MODULES, importPath);
+  if (!file.startsWith(root + path.sep)) return { error: `import escapes ${prefix}: ${importPath}` };
+  if (!ozChecked) {
+    let version;
+    try {
+      version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version;
+    } catch {
+      return { error: `@openzeppelin/contracts is not installed; run npm ci` };
+    }
+    if (version !== EXPECTED_OZ) {
+      return { error: `@openzeppelin/contracts ${version} is installed, expected ${EXPECTED_OZ}; run npm ci` };
+    }
+    ozChecked = true;
+  }
+  try {
+    return { contents: fs.readFileSync(file, 'utf8') };
+  } catch {
+    return { error: `import not found: ${importPath}` };
+  }
+}
+
 function hex(object) {
   return '0x' + (object || '');
 }
@@ -81,8 +115,7 @@ function compile() {
   }
 
   const input = { language: 'Solidity', sources, settings: SETTINGS };
-  const missingImport = (p) => ({ error: `import not found: ${p} (only files under src/ are compiled)` });
-  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: missingImport }));
+  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: resolveImport }));
 
   const errors = (output.errors || []).filter((e) => e.severity === 'error');
   for (const e of output.errors || []) {
@@ -97,6 +130,9 @@ function compile() {
 
   const artifacts = new Map();
   for (const sourceName of Object.keys(output.contracts || {}).sort()) {
+    // Library files pulled in through imports (OpenZeppelin) get no artifact of their own; their
+    // code is inlined into the contracts that use it.
+    if (!sourceName.startsWith('src/')) continue;
     const contracts = output.contracts[sourceName];
     for (const contractName of Object.keys(contracts).sort()) {
       const c = contracts[contractName];
