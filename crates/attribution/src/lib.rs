@@ -5,7 +5,12 @@
 //! The design is `docs/attribution.md`.
 
 pub mod abi;
+pub mod fee_split;
+pub mod gas;
 pub mod layout;
+pub mod merkle;
+pub mod precompiles;
+pub mod span;
 
 use alloy_primitives::{Address, address};
 
