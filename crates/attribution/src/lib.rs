@@ -7,10 +7,16 @@
 pub mod abi;
 pub mod fee_split;
 pub mod gas;
+pub mod genesis;
+mod install;
 pub mod layout;
+pub mod ledger;
 pub mod merkle;
+pub mod sandbox;
 pub mod precompiles;
 pub mod span;
+
+pub use install::{ADDRESSES, install};
 
 use alloy_primitives::{Address, address};
 
@@ -25,3 +31,5 @@ pub const SPAN_MATCH_ADDRESS: Address = address!("0x0000000000000000000000000000
 /// The code every precompile account carries in genesis: `PUSH1 0 PUSH1 0 REVERT`, so calls
 /// before activation revert and the accounts are never empty under EIP-161.
 pub const PLACEHOLDER_CODE: [u8; 5] = [0x60, 0x00, 0x60, 0x00, 0xfd];
+/// The Datanets predeploy (holds the ledger's Registrar role at genesis on the devnet).
+pub const DATANETS_ADDRESS: Address = address!("0x0000000000000000000000000000000000A77100");

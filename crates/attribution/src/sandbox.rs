@@ -1,0 +1,170 @@
+//! An in-memory op-revm EVM with the attribution precompiles installed: used by the ledger's
+//! tests, by `opal bench attribution` (precompile vs Solidity reference on the same inputs) and
+//! anywhere a call must run without a chain. Nothing here touches disk.
+
+use std::collections::BTreeMap;
+
+use alloy_evm::{Evm, EvmEnv, EvmFactory};
+use alloy_op_evm::{OpEvmFactory, OpTx};
+use alloy_primitives::{Address, Bytes, TxKind, U256};
+use op_revm::{OpHaltReason, OpSpecId, OpTransaction};
+use revm::{
+    DatabaseCommit,
+    context::{BlockEnv, CfgEnv, TxEnv},
+    context_interface::result::ExecutionResult,
+    database::{CacheDB, EmptyDB},
+    state::{AccountInfo, Bytecode},
+};
+
+use crate::{ADDRESSES, LEDGER_ADDRESS, PLACEHOLDER_CODE, genesis::LedgerGenesis};
+
+/// Errors of the sandbox.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// The transaction was invalid (not a revert: it could not run at all).
+    #[error("invalid transaction: {0}")]
+    Invalid(String),
+    /// A contract creation did not return code.
+    #[error("deployment failed: {0}")]
+    Deploy(String),
+}
+
+/// An in-memory chain with the precompiles active.
+#[derive(Debug)]
+pub struct Sandbox {
+    /// The state.
+    pub db: CacheDB<EmptyDB>,
+    /// EIP-155 chain id.
+    pub chain_id: u64,
+    block: u64,
+    nonces: BTreeMap<Address, u64>,
+}
+
+impl Sandbox {
+    /// A sandbox with the four precompile accounts and the ledger's genesis storage.
+    pub fn new(chain_id: u64, ledger: &LedgerGenesis) -> Self {
+        let mut db = CacheDB::new(EmptyDB::default());
+        let code = Bytecode::new_raw(Bytes::from_static(&PLACEHOLDER_CODE));
+        for a in ADDRESSES {
+            db.insert_account_info(
+                a,
+                AccountInfo {
+                    nonce: 1,
+                    code_hash: code.hash_slow(),
+                    code: Some(code.clone()),
+                    ..Default::default()
+                },
+            );
+        }
+        for (slot, value) in ledger.storage() {
+            // An in-memory EmptyDB never fails.
+            let _ = db.insert_account_storage(LEDGER_ADDRESS, slot, value);
+        }
+        Self {
+            db,
+            chain_id,
+            block: 1,
+            nonces: BTreeMap::new(),
+        }
+    }
+
+    /// Gives `account` a balance.
+    pub fn fund(&mut self, account: Address, balance: U256) {
+        let mut info = self.account(account);
+        info.balance = balance;
+        self.db.insert_account_info(account, info);
+    }
+
+    /// Installs runtime `code` at `at`.
+    pub fn set_code(&mut self, at: Address, code: Bytes) {
+        let code = Bytecode::new_raw(code);
+        let mut info = self.account(at);
+        info.code_hash = code.hash_slow();
+        info.code = Some(code);
+        self.db.insert_account_info(at, info);
+    }
+
+    /// An account's fields (default when absent).
+    pub fn account(&self, a: Address) -> AccountInfo {
+        self.db
+            .cache
+            .accounts
+            .get(&a)
+            .map(|acc| acc.info.clone())
+            .unwrap_or_default()
+    }
+
+    /// An account's balance.
+    pub fn balance(&self, a: Address) -> U256 {
+        self.account(a).balance
+    }
+
+    /// A storage word (zero when unset or not cached).
+    pub fn storage(&self, a: Address, slot: U256) -> U256 {
+        self.db
+            .cache
+            .accounts
+            .get(&a)
+            .and_then(|acc| acc.storage.get(&slot).copied())
+            .unwrap_or_default()
+    }
+
+    /// Runs one transaction from `from` in a new block and commits its state.
+    pub fn exec(
+        &mut self,
+        from: Address,
+        to: TxKind,
+        data: Bytes,
+        value: U256,
+        gas: u64,
+    ) -> Result<ExecutionResult<OpHaltReason>, SandboxError> {
+        let mut cfg = CfgEnv::new()
+            .with_chain_id(self.chain_id)
+            .with_spec_and_mainnet_gas_params(OpSpecId::ISTHMUS);
+        cfg.disable_base_fee = true;
+        cfg.disable_block_gas_limit = true;
+        cfg.limit_contract_code_size = Some(usize::MAX);
+        let block = BlockEnv {
+            number: U256::from(self.block),
+            timestamp: U256::from(1_000 + self.block),
+            gas_limit: u64::MAX,
+            ..Default::default()
+        };
+        self.block += 1;
+        let nonce = self.nonces.entry(from).or_default();
+        let tx = OpTx(OpTransaction {
+            base: TxEnv {
+                caller: from,
+                gas_limit: gas,
+                kind: to,
+                value,
+                data,
+                nonce: *nonce,
+                chain_id: Some(self.chain_id),
+                ..Default::default()
+            },
+            enveloped_tx: Some(Bytes::new()),
+            deposit: Default::default(),
+        });
+        let mut evm =
+            OpEvmFactory::<OpTx>::default().create_evm(&mut self.db, EvmEnv::new(cfg, block));
+        crate::install(evm.precompiles_mut());
+        let r = evm
+            .transact(tx)
+            .map_err(|e| SandboxError::Invalid(e.to_string()))?;
+        drop(evm);
+        *nonce += 1;
+        self.db.commit(r.state);
+        Ok(r.result)
+    }
+
+    /// Deploys `init_code` from `from` and returns the new contract's address.
+    pub fn deploy(&mut self, from: Address, init_code: Bytes) -> Result<Address, SandboxError> {
+        let nonce = self.nonces.get(&from).copied().unwrap_or_default();
+        let result = self.exec(from, TxKind::Create, init_code, U256::ZERO, 1_000_000_000)?;
+        if !result.is_success() {
+            return Err(SandboxError::Deploy(format!("{result:?}")));
+        }
+        Ok(from.create(nonce))
+    }
+}
