@@ -70,6 +70,11 @@ impl OpalChain {
         })
     }
 
+    /// The EVM factory for this chain (the attribution precompiles from their fork time).
+    pub fn evm_factory(&self) -> crate::OpalEvmFactory {
+        crate::OpalEvmFactory::new(self.forks.attribution)
+    }
+
     /// EIP-155 chain id.
     pub fn chain_id(&self) -> u64 {
         self.spec.chain_id

@@ -15,9 +15,7 @@ use alloy_evm::{
     EvmEnv, EvmFactory,
     block::{BlockExecutionError, BlockExecutor as _, BlockValidationError},
 };
-use alloy_op_evm::{
-    OpBlockExecutionCtx, OpBlockExecutor, OpEvmFactory, OpTx, block::OpAlloyReceiptBuilder,
-};
+use alloy_op_evm::{OpBlockExecutionCtx, OpBlockExecutor, block::OpAlloyReceiptBuilder};
 use alloy_rlp::Decodable;
 use op_alloy::consensus::{OpReceiptEnvelope, OpTxEnvelope};
 use opal_primitives::Fork;
@@ -325,7 +323,10 @@ impl BlockExecutor {
             .with_database_ref(reader)
             .with_bundle_update()
             .build();
-        let evm = OpEvmFactory::<OpTx>::default().create_evm(&mut state, EvmEnv::new(cfg, block));
+        let evm = self
+            .chain
+            .evm_factory()
+            .create_evm(&mut state, EvmEnv::new(cfg, block));
         let ctx = OpBlockExecutionCtx {
             parent_hash: f.parent_hash,
             parent_beacon_block_root: f.parent_beacon_block_root,

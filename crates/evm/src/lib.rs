@@ -10,6 +10,7 @@ mod attributes;
 mod chain;
 mod convert;
 mod executor;
+mod factory;
 mod header;
 
 pub use attributes::{SequencerInputs, sequencer_attributes};
@@ -19,4 +20,5 @@ pub use executor::{
     BlockExecutor, BuiltBlock, ExecError, NoTransactions, PayloadAttributes, SkipReason, TxSource,
     decode_body, decode_receipts,
 };
+pub use factory::OpalEvmFactory;
 pub use header::HeaderFields;

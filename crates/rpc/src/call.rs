@@ -8,7 +8,7 @@ use alloy::{
     rpc::types::{BlockOverrides, TransactionRequest, state::StateOverride},
 };
 use alloy_evm::{Evm, EvmEnv, EvmFactory};
-use alloy_op_evm::{OpEvmFactory, OpTx};
+use alloy_op_evm::OpTx;
 use jsonrpsee::types::ErrorObjectOwned;
 use op_revm::{OpHaltReason, OpSpecId, OpTransaction};
 use opal_evm::OpalChain;
@@ -161,7 +161,7 @@ pub fn run_with(
         apply_state_overrides(&mut db, s)?;
     }
     let mut state = State::builder().with_database(db).build();
-    let mut evm = OpEvmFactory::<OpTx>::default().create_evm(&mut state, env);
+    let mut evm = chain.evm_factory().create_evm(&mut state, env);
     match evm.transact(tx) {
         Ok(r) => Ok(r.result),
         Err(EVMError::Database(e)) => Err(internal(e)),

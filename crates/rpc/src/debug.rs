@@ -25,9 +25,7 @@ use alloy_evm::{
     Evm, EvmFactory,
     block::{BlockExecutor as _, TxResult as _},
 };
-use alloy_op_evm::{
-    OpBlockExecutionCtx, OpBlockExecutor, OpEvmFactory, OpTx, block::OpAlloyReceiptBuilder,
-};
+use alloy_op_evm::{OpBlockExecutionCtx, OpBlockExecutor, block::OpAlloyReceiptBuilder};
 use jsonrpsee::{core::RpcResult, proc_macros::rpc, types::ErrorObjectOwned};
 use op_alloy::consensus::OpTxEnvelope;
 use opal_primitives::Fork;
@@ -155,8 +153,11 @@ impl DebugRpc {
         };
         let mut state = State::builder().with_database_ref(parent_state).build();
         let env = call::block_env(&self.ctx.chain, &b.header);
-        let mut evm =
-            OpEvmFactory::<OpTx>::default().create_evm_with_inspector(&mut state, env, inspector);
+        let mut evm = self
+            .ctx
+            .chain
+            .evm_factory()
+            .create_evm_with_inspector(&mut state, env, inspector);
         evm.disable_inspector();
         let mut ex = OpBlockExecutor::new(
             evm,
@@ -259,8 +260,11 @@ impl DebugApiServer for DebugRpc {
             call::apply_state_overrides(&mut db, o)?;
         }
         let mut state = State::builder().with_database(db).build();
-        let mut evm =
-            OpEvmFactory::<OpTx>::default().create_evm_with_inspector(&mut state, env, inspector);
+        let mut evm = self
+            .ctx
+            .chain
+            .evm_factory()
+            .create_evm_with_inspector(&mut state, env, inspector);
         let out = evm.transact(tx).map_err(evm_error)?;
         let (pre_state, inspector, _) = evm.components_mut();
         tracer.frame(inspector, gas, caller, &out, &**pre_state)

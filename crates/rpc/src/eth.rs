@@ -13,7 +13,7 @@ use alloy::{
 };
 use alloy_evm::Evm as _;
 use alloy_evm::EvmFactory as _;
-use alloy_op_evm::{OpEvmFactory, OpTx};
+
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 use op_alloy::rpc_types::{OpTransactionReceipt, Transaction as OpTransaction};
 use opal_storage::{Head, StateReader};
@@ -553,7 +553,7 @@ impl EthApiServer for EthRpc {
             let mut state = revm::database::State::builder()
                 .with_database_ref(&reader)
                 .build();
-            let mut evm = OpEvmFactory::<OpTx>::default().create_evm_with_inspector(
+            let mut evm = self.ctx.chain.evm_factory().create_evm_with_inspector(
                 &mut state,
                 env,
                 &mut inspector,
