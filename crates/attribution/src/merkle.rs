@@ -93,29 +93,36 @@ pub fn double_hash(data: &[u8]) -> B256 {
     keccak256(keccak256(data))
 }
 
-/// An OpenZeppelin-layout tree for tests: nodes in one array, root at 0, children of `i` at
-/// `2i + 1` and `2i + 2`, leaf `k` of `n` at `2n − 2 − k`; multiproofs built the way
-/// `@openzeppelin/merkle-tree`'s `getMultiProof` lays them out.
-#[cfg(test)]
-pub(crate) mod test_tree {
+/// An OpenZeppelin-layout tree (for tests, benchmarks and tooling): nodes in one array, root at
+/// 0, children of `i` at `2i + 1` and `2i + 2`, leaf `k` of `n` at `2n − 2 − k`; multiproofs built
+/// the way `@openzeppelin/merkle-tree`'s `getMultiProof` lays them out. Leaves are used in the
+/// order given (StandardMerkleTree sorts them first; sort before building to match it).
+pub mod tree {
     use super::*;
 
-    pub(crate) struct Tree {
+    /// A complete tree.
+    pub struct Tree {
         nodes: Vec<B256>,
         n: usize,
     }
 
     /// A multiproof for some leaves, with those leaves (by leaf number) in proof order.
-    pub(crate) struct MultiProof {
-        pub(crate) leaf_order: Vec<usize>,
-        pub(crate) proof: Vec<B256>,
-        pub(crate) flags: Vec<bool>,
+    pub struct MultiProof {
+        /// Leaf numbers in the order the proof consumes them.
+        pub leaf_order: Vec<usize>,
+        /// Proof elements.
+        pub proof: Vec<B256>,
+        /// Flags.
+        pub flags: Vec<bool>,
     }
 
     impl Tree {
-        pub(crate) fn new(leaves: &[B256]) -> Self {
+        /// Builds the tree over `leaves`; `None` when there are none.
+        pub fn new(leaves: &[B256]) -> Option<Self> {
             let n = leaves.len();
-            assert!(n > 0);
+            if n == 0 {
+                return None;
+            }
             let mut nodes = vec![B256::ZERO; 2 * n - 1];
             for (k, l) in leaves.iter().enumerate() {
                 nodes[2 * n - 2 - k] = *l;
@@ -123,15 +130,16 @@ pub(crate) mod test_tree {
             for i in (0..n - 1).rev() {
                 nodes[i] = hash_pair(&nodes[2 * i + 1], &nodes[2 * i + 2]);
             }
-            Self { nodes, n }
+            Some(Self { nodes, n })
         }
 
-        pub(crate) fn root(&self) -> B256 {
+        /// The root.
+        pub fn root(&self) -> B256 {
             self.nodes[0]
         }
 
         /// Multiproof for distinct leaf numbers.
-        pub(crate) fn multi_proof(&self, leaves: &[usize]) -> MultiProof {
+        pub fn multi_proof(&self, leaves: &[usize]) -> MultiProof {
             let mut idx: Vec<usize> = leaves.iter().map(|&k| 2 * self.n - 2 - k).collect();
             idx.sort_unstable_by(|a, b| b.cmp(a));
             let leaf_order = idx.iter().map(|&i| 2 * self.n - 2 - i).collect();
@@ -293,7 +301,7 @@ mod tests {
             which in any::<prop::sample::Index>(),
         ) {
             let leaves: Vec<B256> = (0..n as u64).map(h).collect();
-            let tree = test_tree::Tree::new(&leaves);
+            let tree = tree::Tree::new(&leaves).expect("non-empty tree");
             let mut chosen: Vec<usize> = picks.iter().map(|p| p.index(n)).collect();
             chosen.sort_unstable();
             chosen.dedup();

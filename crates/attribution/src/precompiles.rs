@@ -231,7 +231,7 @@ pub fn span_match(data: &[u8], gas_limit: u64) -> PrecompileOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::merkle::test_tree::Tree;
+    use crate::merkle::tree::Tree;
     use crate::span::ngram_leaf;
     use alloy_primitives::{Address, U256, keccak256};
     use proptest::prelude::*;
@@ -256,7 +256,7 @@ mod tests {
     /// A `verify` call proving `k` of `n` leaves (every `n / k`-th).
     fn verify_call(n: usize, k: usize) -> Vec<u8> {
         let leaves: Vec<B256> = (0..n as u64).map(h).collect();
-        let tree = Tree::new(&leaves);
+        let tree = Tree::new(&leaves).expect("non-empty tree");
         let picks: Vec<usize> = (0..k).map(|i| i * (n / k.max(1))).collect();
         let mp = tree.multi_proof(&picks);
         IMerkleMultiProof::verifyCall {
@@ -282,7 +282,7 @@ mod tests {
     fn contributions_call(n: usize, picks: &[usize]) -> Vec<u8> {
         let items: Vec<_> = (0..n as u64).map(contribution).collect();
         let leaves: Vec<B256> = items.iter().map(contribution_leaf).collect();
-        let tree = Tree::new(&leaves);
+        let tree = Tree::new(&leaves).expect("non-empty tree");
         let mp = tree.multi_proof(picks);
         IMerkleMultiProof::verifyContributionsCall {
             root: tree.root(),
@@ -313,7 +313,7 @@ mod tests {
             .map(|&(p, c)| ngram_leaf(n, 3, &output[p as usize..p as usize + w], c))
             .collect();
         leaves.extend((0..extra as u64).map(h));
-        let tree = Tree::new(&leaves);
+        let tree = Tree::new(&leaves).expect("non-empty tree");
         let mp = tree.multi_proof(&(0..claims).collect::<Vec<_>>());
         ISpanMatch::verifySpansCall {
             outputTokens: output,

@@ -224,7 +224,7 @@ impl Coverage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::merkle::test_tree::Tree;
+    use crate::merkle::tree::Tree;
     use alloy::sol_types::SolValue;
     use alloy_primitives::{U256, keccak256};
     use proptest::prelude::*;
@@ -268,7 +268,7 @@ mod tests {
             .map(|&(p, c)| ngram_leaf(n, tok, &output[p as usize..p as usize + w], c))
             .collect();
         leaves.extend((0..extra as u64).map(|i| keccak256(i.to_be_bytes())));
-        let tree = Tree::new(&leaves);
+        let tree = Tree::new(&leaves).expect("non-empty tree");
         let mp = tree.multi_proof(&(0..claims.len()).collect::<Vec<_>>());
         let ordered = mp.leaf_order.iter().map(|&k| claims[k]).collect();
         (tree.root(), ordered, mp.proof, mp.flags)
