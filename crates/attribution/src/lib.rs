@@ -8,6 +8,7 @@ pub mod abi;
 pub mod fee_split;
 pub mod gas;
 pub mod genesis;
+pub mod index;
 mod install;
 pub mod layout;
 pub mod ledger;

@@ -1,0 +1,887 @@
+//! The index over synthetic blocks whose receipts carry ledger logs encoded with the bindings.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use alloy::{
+    consensus::{Header, SignableTransaction, TxEip1559},
+    primitives::{Address, B256, Bytes, Log, Signature, TxKind, U256, address, b256, keccak256},
+    sol_types::{SolCall, SolEvent},
+};
+use op_alloy::consensus::{OpReceiptEnvelope, OpTxEnvelope, OpTxType};
+use opal_storage::{BlockRecord, StateChanges, Store};
+use redb::ReadableTable;
+
+use super::{
+    AttributionIndex, CreditKind, Cursor, kv,
+    query::{self, CreditFilter, GroupBy, GroupKey},
+};
+use crate::{
+    LEDGER_ADDRESS,
+    abi::IAttributionLedger as L,
+    fee_split::split,
+    layout::{FeeConfig, Ns, field},
+};
+
+const TREASURY: Address = address!("0x00000000000000000000000000000000000000aa");
+const STAKERS: Address = address!("0x00000000000000000000000000000000000000bb");
+const TREASURY2: Address = address!("0x00000000000000000000000000000000000000ac");
+const OWNER: Address = address!("0x0000000000000000000000000000000000000001");
+const PAYOUT: Address = address!("0x0000000000000000000000000000000000000002");
+const ATTESTOR: Address = address!("0x0000000000000000000000000000000000000003");
+const C1: Address = address!("0x00000000000000000000000000000000000000c1");
+const C2: Address = address!("0x00000000000000000000000000000000000000c2");
+const C3: Address = address!("0x00000000000000000000000000000000000000c3");
+const MODEL: B256 = b256!("0x1000000000000000000000000000000000000000000000000000000000000001");
+const D1: B256 = b256!("0xd000000000000000000000000000000000000000000000000000000000000001");
+const D2: B256 = b256!("0xd000000000000000000000000000000000000000000000000000000000000002");
+const I1: B256 = b256!("0x0100000000000000000000000000000000000000000000000000000000000001");
+const I4: B256 = b256!("0x0100000000000000000000000000000000000000000000000000000000000004");
+const DAY: u64 = 86_400;
+
+fn cfg() -> FeeConfig {
+    FeeConfig {
+        bps: [100, 2000, 500, 7400],
+        treasury: TREASURY,
+        staker_pool: STAKERS,
+    }
+}
+
+fn cfg2() -> FeeConfig {
+    FeeConfig {
+        bps: [300, 1000, 700, 8000],
+        treasury: TREASURY2,
+        staker_pool: STAKERS,
+    }
+}
+
+/// A transaction with its ledger events (logs from the ledger address) and any other logs.
+struct Tx {
+    to: Address,
+    input: Bytes,
+    logs: Vec<Log>,
+}
+
+fn ledger_log<E: SolEvent>(e: &E) -> Log {
+    Log {
+        address: LEDGER_ADDRESS,
+        data: e.encode_log_data(),
+    }
+}
+
+fn tx(to: Address, input: Bytes, logs: Vec<Log>) -> Tx {
+    Tx { to, input, logs }
+}
+
+fn commit(store: &Store, n: u64, timestamp: u64, txs: Vec<Tx>) -> BlockRecord {
+    let parent = if n == 0 {
+        B256::ZERO
+    } else {
+        store.latest().unwrap().block_hash(n - 1).unwrap().unwrap()
+    };
+    let mut envs = vec![];
+    let mut receipts = vec![];
+    let mut gas = 0;
+    for (i, t) in txs.iter().enumerate() {
+        let unsigned = TxEip1559 {
+            chain_id: 72_077,
+            nonce: n * 100 + i as u64,
+            gas_limit: 1_000_000,
+            to: TxKind::Call(t.to),
+            input: t.input.clone(),
+            ..Default::default()
+        };
+        let sig = Signature::new(U256::from(1), U256::from(1), false);
+        envs.push(OpTxEnvelope::Eip1559(unsigned.into_signed(sig)));
+        gas += 21_000;
+        receipts.push(OpReceiptEnvelope::from_parts(
+            true,
+            gas,
+            &t.logs,
+            OpTxType::Eip1559,
+            None,
+            None,
+        ));
+    }
+    let mut body = vec![];
+    alloy_rlp::encode_list(&envs, &mut body);
+    let mut rbytes = vec![];
+    alloy_rlp::encode_list(&receipts, &mut rbytes);
+    store
+        .commit_block(n, &StateChanges::default(), |r| {
+            let header = Header {
+                number: n,
+                parent_hash: parent,
+                timestamp,
+                state_root: r.state_root,
+                logs_bloom: receipts
+                    .iter()
+                    .map(|r| *r.logs_bloom())
+                    .fold(Default::default(), |a, b| a | b),
+                ..Default::default()
+            };
+            Ok(BlockRecord {
+                hash: header.hash_slow(),
+                header,
+                body,
+                tx_hashes: envs.iter().map(|e| e.tx_hash()).collect(),
+                senders: vec![ATTESTOR; envs.len()],
+                receipts: rbytes,
+            })
+        })
+        .unwrap()
+}
+
+fn registry_block() -> Vec<Tx> {
+    vec![tx(
+        LEDGER_ADDRESS,
+        Bytes::new(),
+        vec![
+            ledger_log(&L::ModelRegistered {
+                modelId: MODEL,
+                owner: OWNER,
+                payout: PAYOUT,
+                tokenizerId: 7,
+            }),
+            ledger_log(&L::DatanetRegistered {
+                datanetId: D1,
+                owner: OWNER,
+            }),
+            ledger_log(&L::DatanetRegistered {
+                datanetId: D2,
+                owner: OWNER,
+            }),
+            ledger_log(&L::DatanetUpdated {
+                datanetId: D1,
+                version: 1,
+                contributionRoot: B256::repeat_byte(0xc0),
+                fingerprintRoot: B256::repeat_byte(0xf0),
+            }),
+        ],
+    )]
+}
+
+/// `recordInference` logs as the ledger emits them: the attribution, then one `ShareCredited`
+/// per positive share.
+fn inference_logs(
+    id: B256,
+    fee: u64,
+    shares: &[(B256, Address, i128)],
+    config: &FeeConfig,
+) -> Vec<Log> {
+    let scores: Vec<i128> = shares.iter().map(|s| s.2).collect();
+    let s = split(U256::from(fee), config.bps, &scores, 0).unwrap();
+    let mut logs = vec![ledger_log(&L::InferenceAttributed {
+        inferenceId: id,
+        modelId: MODEL,
+        attestor: ATTESTOR,
+        fee: U256::from(fee),
+        recordHash: keccak256(id),
+    })];
+    for (share, amount) in shares.iter().zip(&s.per_contributor) {
+        if share.2 > 0 {
+            logs.push(ledger_log(&L::ShareCredited {
+                inferenceId: id,
+                datanetId: share.0,
+                contributor: share.1,
+                amount: *amount,
+            }));
+        }
+    }
+    logs
+}
+
+/// What the ledger credits each recipient for one inference.
+fn expected_credits(
+    fee: u64,
+    shares: &[(B256, Address, i128)],
+    config: &FeeConfig,
+    out: &mut BTreeMap<Address, U256>,
+) {
+    let scores: Vec<i128> = shares.iter().map(|s| s.2).collect();
+    let s = split(U256::from(fee), config.bps, &scores, 0).unwrap();
+    let mut add = |a: Address, v: U256| {
+        if !v.is_zero() {
+            *out.entry(a).or_default() += v;
+        }
+    };
+    for (share, amount) in shares.iter().zip(&s.per_contributor) {
+        add(share.1, *amount);
+    }
+    add(PAYOUT, s.model);
+    add(config.staker_pool, s.staker);
+    add(config.treasury, s.protocol + s.unassigned);
+}
+
+type Batch = Vec<(B256, u64, Vec<(B256, Address, i128)>)>;
+
+fn batch_call(nonce: u64, batch: &Batch) -> L::recordBatchCall {
+    let mut c = L::recordBatchCall {
+        modelId: MODEL,
+        nonce,
+        inferenceIds: vec![],
+        fees: vec![],
+        offsets: vec![0],
+        shareDatanet: vec![],
+        shareContributor: vec![],
+        shareScore: vec![],
+    };
+    for (id, fee, shares) in batch {
+        c.inferenceIds.push(*id);
+        c.fees.push(u128::from(*fee));
+        for s in shares {
+            c.shareDatanet.push(s.0);
+            c.shareContributor.push(s.1);
+            c.shareScore.push(s.2);
+        }
+        c.offsets.push(c.shareScore.len() as u32);
+    }
+    c
+}
+
+/// The calldata and logs of a `recordBatch`, and what it credits.
+fn batch_tx(
+    nonce: u64,
+    batch: &Batch,
+    config: &FeeConfig,
+) -> (Bytes, Vec<Log>, BTreeMap<Address, U256>) {
+    let input = Bytes::from(batch_call(nonce, batch).abi_encode());
+    let hash = keccak256(&input[4..]);
+    let mut credits = BTreeMap::new();
+    for (_, fee, shares) in batch {
+        expected_credits(*fee, shares, config, &mut credits);
+    }
+    let mut logs: Vec<Log> = credits
+        .iter()
+        .map(|(a, v)| {
+            ledger_log(&L::BatchCredited {
+                batchHash: hash,
+                recipient: *a,
+                amount: *v,
+            })
+        })
+        .collect();
+    let total: u64 = batch.iter().map(|b| b.1).sum();
+    logs.push(ledger_log(&L::BatchAttributed {
+        batchHash: hash,
+        modelId: MODEL,
+        attestor: ATTESTOR,
+        totalFee: U256::from(total),
+        inferences: batch.len() as u32,
+    }));
+    (input, logs, credits)
+}
+
+fn open(dir: &std::path::Path) -> Store {
+    Store::open(dir)
+        .unwrap()
+        .with_indexer(Arc::new(AttributionIndex::new(cfg())))
+        .unwrap()
+}
+
+/// Every index table's rows (the undo log included).
+type Dump = BTreeMap<&'static str, Vec<(Vec<u8>, Vec<u8>)>>;
+
+fn dump(store: &Store) -> Dump {
+    let r = store.latest().unwrap();
+    let mut out = BTreeMap::new();
+    for (name, def) in kv::all_defs() {
+        let t = r.txn().open_table(def).unwrap();
+        let rows = t
+            .iter()
+            .unwrap()
+            .map(|e| {
+                let (k, v) = e.unwrap();
+                (k.value().to_vec(), v.value().to_vec())
+            })
+            .collect();
+        out.insert(name, rows);
+    }
+    out
+}
+
+fn all_credits(store: &Store, f: CreditFilter) -> Vec<(Cursor, super::CreditRow)> {
+    let r = store.latest().unwrap();
+    let mut f = CreditFilter {
+        to_block: u64::MAX,
+        limit: 2,
+        ..f
+    };
+    let mut out = vec![];
+    loop {
+        let page = query::credits(r.txn(), &f).unwrap();
+        assert!(page.items.len() <= 2);
+        out.extend(page.items);
+        match page.next {
+            Some(c) => f.cursor = Some(c),
+            None => return out,
+        }
+    }
+}
+
+fn sum_by_recipient(rows: &[(Cursor, super::CreditRow)]) -> BTreeMap<Address, U256> {
+    let mut m = BTreeMap::new();
+    for (_, r) in rows {
+        if !r.amount.is_zero() {
+            *m.entry(r.recipient).or_default() += r.amount;
+        }
+    }
+    m
+}
+
+const SHARES1: [(B256, Address, i128); 3] = [
+    (D1, C1, 3_000_000_000_000_000_000),
+    (D2, C2, 1_000_000_000_000_000_000),
+    (D1, C3, -5),
+];
+
+/// Blocks 0–2: genesis, registry, one `recordInference`.
+fn chain_to_2(store: &Store) -> BTreeMap<Address, U256> {
+    commit(store, 0, 0, vec![]);
+    commit(store, 1, 10, registry_block());
+    commit(
+        store,
+        2,
+        20,
+        vec![tx(
+            LEDGER_ADDRESS,
+            Bytes::new(),
+            inference_logs(I1, 1_000_003, &SHARES1, &cfg()),
+        )],
+    );
+    let mut exp = BTreeMap::new();
+    expected_credits(1_000_003, &SHARES1, &cfg(), &mut exp);
+    exp
+}
+
+fn batch1() -> Batch {
+    vec![
+        (
+            B256::repeat_byte(0x21),
+            50_001,
+            vec![(D1, C1, 2), (D2, C2, 1), (D2, C1, 1)],
+        ),
+        (B256::repeat_byte(0x22), 77_777, vec![(D2, C3, 5)]),
+        (B256::repeat_byte(0x23), 9_999, vec![(D1, C2, -1)]),
+    ]
+}
+
+/// Blocks 3–4 on a later day: a fee config change, a direct `recordBatch`, a batch through a
+/// contract (calldata not visible), a claim; then an inference nobody scored.
+fn chain_3_4(store: &Store, exp: &mut BTreeMap<Address, U256>) -> (B256, B256) {
+    let c2 = cfg2();
+    let fee_set = ledger_log(&L::FeeConfigSet {
+        protocolBps: c2.bps[0],
+        modelBps: c2.bps[1],
+        stakerBps: c2.bps[2],
+        contributorBps: c2.bps[3],
+        treasury: c2.treasury,
+        stakerPool: c2.staker_pool,
+    });
+    let (input, logs, credits) = batch_tx(1, &batch1(), &c2);
+    let direct = keccak256(&input[4..]);
+    for (a, v) in &credits {
+        *exp.entry(*a).or_default() += *v;
+    }
+    let hidden: Batch = vec![(B256::repeat_byte(0x31), 40_000, vec![(D1, C3, 1)])];
+    let (hidden_input, hidden_logs, hidden_credits) = batch_tx(2, &hidden, &c2);
+    let via_contract = keccak256(&hidden_input[4..]);
+    for (a, v) in &hidden_credits {
+        *exp.entry(*a).or_default() += *v;
+    }
+    let claimed = exp[&C1] / U256::from(2);
+    commit(
+        store,
+        3,
+        3 * DAY + 5,
+        vec![
+            tx(LEDGER_ADDRESS, Bytes::new(), vec![fee_set]),
+            tx(Address::repeat_byte(0x77), Bytes::new(), vec![]),
+            tx(LEDGER_ADDRESS, input, logs),
+            // A contract forwarded this batch: the transaction's calldata is not the ledger's.
+            tx(Address::repeat_byte(0x99), hidden_input, hidden_logs),
+            tx(
+                LEDGER_ADDRESS,
+                Bytes::new(),
+                vec![ledger_log(&L::Claimed {
+                    account: C1,
+                    to: C1,
+                    amount: claimed,
+                })],
+            ),
+        ],
+    );
+    *exp.get_mut(&C1).unwrap() -= claimed;
+    let unscored = [(D1, C1, 0i128), (D2, C2, -3)];
+    commit(
+        store,
+        4,
+        4 * DAY,
+        vec![tx(
+            LEDGER_ADDRESS,
+            Bytes::new(),
+            inference_logs(I4, 12_345, &unscored, &c2),
+        )],
+    );
+    expected_credits(12_345, &unscored, &c2, exp);
+    (direct, via_contract)
+}
+
+/// Credited minus claimed, per account, from the index.
+fn claimable(store: &Store, accounts: impl Iterator<Item = Address>) -> BTreeMap<Address, U256> {
+    let r = store.latest().unwrap();
+    accounts
+        .map(|a| {
+            let t = query::account(r.txn(), a).unwrap();
+            (a, t.credited.amount - t.claimed.amount)
+        })
+        .filter(|(_, v)| !v.is_zero())
+        .collect()
+}
+
+#[test]
+fn record_inference_shares_and_derived_pools() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let exp = chain_to_2(&store);
+    let r = store.latest().unwrap();
+    let inf = query::inference(r.txn(), I1).unwrap();
+    assert_eq!(inf.len(), 1);
+    let (at, row) = &inf[0];
+    assert_eq!((at.block, at.log, row.tx.index), (2, 0, 0));
+    assert_eq!(row.fee, U256::from(1_000_003));
+    assert_eq!(row.record_hash, Some(keccak256(I1)));
+    assert_eq!(
+        (row.model, row.attestor, row.batch, row.shares),
+        (MODEL, ATTESTOR, None, 2)
+    );
+    let credits = query::inference_credits(r.txn(), I1, 100).unwrap();
+    let kinds: Vec<_> = credits.iter().map(|(_, c)| c.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            CreditKind::Model,
+            CreditKind::Staker,
+            CreditKind::Protocol,
+            CreditKind::Contributor,
+            CreditKind::Contributor
+        ]
+    );
+    let total: U256 = credits.iter().map(|(_, c)| c.amount).sum();
+    assert_eq!(total, U256::from(1_000_003));
+    assert_eq!(sum_by_recipient(&credits), exp);
+    assert_eq!(claimable(&store, exp.keys().copied()), exp);
+    let model = query::model(r.txn(), MODEL).unwrap().unwrap();
+    assert_eq!(
+        (model.owner, model.payout, model.tokenizer_id),
+        (Some(OWNER), PAYOUT, 7)
+    );
+    assert_eq!((model.inferences, model.fees), (1, U256::from(1_000_003)));
+    assert_eq!(model.model_pool, exp[&PAYOUT]);
+    assert_eq!(model.contributor_credits.count, 2);
+    let d1 = query::datanet(r.txn(), D1).unwrap().unwrap();
+    assert_eq!(
+        (d1.owner, d1.registered_block, d1.version, d1.updates),
+        (Some(OWNER), Some(1), 1, 1)
+    );
+    assert_eq!(d1.fingerprint_root, B256::repeat_byte(0xf0));
+    assert_eq!(
+        (d1.contributors, d1.inferences, d1.credits.amount),
+        (1, 1, exp[&C1])
+    );
+    assert_eq!(query::tip(r.txn()).unwrap().map(|t| t.0), Some(2));
+    let events = query::block_attributions(r.txn(), 2).unwrap();
+    assert_eq!(events.len(), 1);
+}
+
+#[test]
+fn batches_are_rederived_from_calldata_or_kept_aggregated() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let mut exp = chain_to_2(&store);
+    let (direct, via_contract) = chain_3_4(&store, &mut exp);
+    let r = store.latest().unwrap();
+    // The direct batch: one inference row per id, per-share rows whose per-recipient sums are
+    // the logged BatchCredited amounts.
+    let b = query::batch(r.txn(), direct).unwrap().unwrap();
+    assert!(b.derived);
+    assert_eq!(
+        (b.inferences, b.total_fee),
+        (3, U256::from(50_001 + 77_777 + 9_999))
+    );
+    for (id, fee, _) in batch1() {
+        let rows = query::inference(r.txn(), id).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            (rows[0].1.batch, rows[0].1.fee, rows[0].1.record_hash),
+            (Some(direct), U256::from(fee), None)
+        );
+    }
+    let rows: Vec<_> = all_credits(
+        &store,
+        CreditFilter {
+            from_block: 3,
+            ..Default::default()
+        },
+    )
+    .into_iter()
+    .filter(|(_, c)| c.batch == Some(direct))
+    .collect();
+    let mut logged = BTreeMap::new();
+    for (a, v) in batch_tx(1, &batch1(), &cfg2()).2 {
+        logged.insert(a, v);
+    }
+    assert_eq!(sum_by_recipient(&rows), logged);
+    assert!(
+        rows.iter()
+            .all(|(_, c)| c.kind != CreditKind::BatchAggregate)
+    );
+    let contributor_rows: Vec<_> = rows
+        .iter()
+        .filter(|(_, c)| c.kind == CreditKind::Contributor)
+        .collect();
+    assert_eq!(contributor_rows.len(), 4);
+    assert!(
+        contributor_rows
+            .iter()
+            .all(|(_, c)| c.datanet.is_some() && c.inference.is_some())
+    );
+    // The third inference had no positive score: its contributor pool went to the treasury.
+    let i3 = query::inference_credits(r.txn(), B256::repeat_byte(0x23), 10).unwrap();
+    assert!(
+        i3.iter()
+            .any(|(_, c)| c.kind == CreditKind::Unassigned && c.recipient == TREASURY2)
+    );
+    // The batch sent through a contract: per-recipient totals, datanet unknown.
+    let hb = query::batch(r.txn(), via_contract).unwrap().unwrap();
+    assert!(!hb.derived);
+    let hidden: Vec<_> = all_credits(
+        &store,
+        CreditFilter {
+            from_block: 3,
+            to_block: 3,
+            ..Default::default()
+        },
+    )
+    .into_iter()
+    .filter(|(_, c)| c.batch == Some(via_contract))
+    .collect();
+    assert!(!hidden.is_empty());
+    assert!(
+        hidden
+            .iter()
+            .all(|(_, c)| c.kind == CreditKind::BatchAggregate && c.datanet.is_none())
+    );
+    assert!(
+        query::inference(r.txn(), B256::repeat_byte(0x31))
+            .unwrap()
+            .is_empty()
+    );
+    // Every account's credited minus claimed is what the ledger would hold.
+    assert_eq!(claimable(&store, exp.keys().copied()), exp);
+    let c1 = query::account(r.txn(), C1).unwrap();
+    assert_eq!(c1.claimed.count, 1);
+    // The fee config moved with FeeConfigSet.
+    assert_eq!(query::fee_config(r.txn()).unwrap(), Some(cfg2()));
+    // Block 4's inference: nobody scored, so no ShareCredited and the pool is unassigned.
+    let i4 = query::inference_credits(r.txn(), I4, 10).unwrap();
+    let unassigned: Vec<_> = i4
+        .iter()
+        .filter(|(_, c)| c.kind == CreditKind::Unassigned)
+        .collect();
+    assert_eq!(unassigned.len(), 1);
+    assert_eq!(
+        i4.iter().map(|(_, c)| c.amount).sum::<U256>(),
+        U256::from(12_345)
+    );
+    // Attributions by block, in log order.
+    let ev = query::block_attributions(r.txn(), 3).unwrap();
+    assert_eq!(ev.len(), 2);
+    assert!(ev.windows(2).all(|w| w[0].0 < w[1].0));
+}
+
+#[test]
+fn a_batch_whose_logged_totals_disagree_falls_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    chain_to_2(&store);
+    // Split with a config the index does not know: the re-derivation cannot match.
+    let (input, logs, _) = batch_tx(1, &batch1(), &cfg2());
+    let hash = keccak256(&input[4..]);
+    commit(&store, 3, 30, vec![tx(LEDGER_ADDRESS, input, logs)]);
+    let r = store.latest().unwrap();
+    let b = query::batch(r.txn(), hash).unwrap().unwrap();
+    assert!(!b.derived);
+    // The inferences are still known from the calldata.
+    assert_eq!(
+        query::inference(r.txn(), B256::repeat_byte(0x22))
+            .unwrap()
+            .len(),
+        1
+    );
+    let rows: Vec<_> = all_credits(
+        &store,
+        CreditFilter {
+            from_block: 3,
+            ..Default::default()
+        },
+    );
+    assert!(
+        rows.iter()
+            .all(|(_, c)| c.kind == CreditKind::BatchAggregate)
+    );
+    assert_eq!(sum_by_recipient(&rows), batch_tx(1, &batch1(), &cfg2()).2);
+}
+
+#[test]
+fn paging_filters_groups_and_ranks() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let mut exp = chain_to_2(&store);
+    chain_3_4(&store, &mut exp);
+    let everything = all_credits(&store, CreditFilter::default());
+    assert!(
+        everything.windows(2).all(|w| w[0].0 < w[1].0),
+        "chain order, no repeats"
+    );
+    let r = store.latest().unwrap();
+    // A big page equals the concatenation of small ones.
+    let big = query::credits(
+        r.txn(),
+        &CreditFilter {
+            to_block: u64::MAX,
+            limit: 1_000,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(big.items.len(), everything.len());
+    assert_eq!(big.next, None);
+    for (f, pred) in [
+        (
+            CreditFilter {
+                contributor: Some(C1),
+                ..Default::default()
+            },
+            Box::new(|c: &super::CreditRow| c.recipient == C1)
+                as Box<dyn Fn(&super::CreditRow) -> bool>,
+        ),
+        (
+            CreditFilter {
+                datanet: Some(D2),
+                ..Default::default()
+            },
+            Box::new(|c| c.datanet == Some(D2)),
+        ),
+        (
+            CreditFilter {
+                model: Some(MODEL),
+                ..Default::default()
+            },
+            Box::new(|c| c.model == MODEL),
+        ),
+        (
+            CreditFilter {
+                contributor: Some(C2),
+                datanet: Some(D2),
+                ..Default::default()
+            },
+            Box::new(|c| c.recipient == C2 && c.datanet == Some(D2)),
+        ),
+        (
+            CreditFilter {
+                from_block: 3,
+                ..Default::default()
+            },
+            Box::new(|_| true),
+        ),
+    ] {
+        let from = f.from_block;
+        let got = all_credits(&store, f);
+        let want: Vec<_> = everything
+            .iter()
+            .filter(|(c, row)| c.block >= from && pred(row))
+            .cloned()
+            .collect();
+        assert!(!want.is_empty());
+        assert_eq!(got, want);
+    }
+    let only2 = query::credits(
+        r.txn(),
+        &CreditFilter {
+            from_block: 2,
+            to_block: 2,
+            limit: 100,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(only2.items.iter().all(|(c, _)| c.block == 2) && only2.items.len() == 5);
+    // Groups sum to the account's total.
+    let total = query::account(r.txn(), C1).unwrap().credited;
+    for by in [GroupBy::Datanet, GroupBy::Model, GroupBy::Day] {
+        let groups = query::account_groups(r.txn(), C1, by).unwrap();
+        assert_eq!(
+            groups.iter().map(|g| g.1.amount).sum::<U256>(),
+            total.amount
+        );
+        assert_eq!(groups.iter().map(|g| g.1.count).sum::<u64>(), total.count);
+    }
+    let days: Vec<_> = query::account_groups(r.txn(), TREASURY2, GroupBy::Day)
+        .unwrap()
+        .into_iter()
+        .map(|g| g.0)
+        .collect();
+    assert_eq!(days, [GroupKey::Day(3), GroupKey::Day(4)]);
+    let pools = query::account_groups(r.txn(), PAYOUT, GroupBy::Datanet).unwrap();
+    assert_eq!(pools.len(), 1);
+    assert_eq!(pools[0].0, GroupKey::Datanet(None));
+    assert_eq!(pools[0].1.amount, exp[&PAYOUT]);
+    // Top contributors of a datanet, by amount.
+    let top = query::top_contributors(r.txn(), D2, 10).unwrap();
+    assert!(top.len() >= 2);
+    assert!(top.windows(2).all(|w| w[0].1.amount >= w[1].1.amount));
+    let d2 = query::datanet(r.txn(), D2).unwrap().unwrap();
+    assert_eq!(
+        top.iter().map(|t| t.1.amount).sum::<U256>(),
+        d2.credits.amount
+    );
+    assert_eq!(d2.contributors as usize, top.len());
+    assert_eq!(query::top_contributors(r.txn(), D2, 1).unwrap(), top[..1]);
+    // Day totals.
+    let day3 = query::day(r.txn(), 3).unwrap();
+    assert_eq!(day3.count, 4);
+}
+
+#[test]
+fn unwind_restores_exactly_and_replays_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let mut exp = chain_to_2(&store);
+    let at2 = dump(&store);
+    chain_3_4(&store, &mut exp);
+    let at4 = dump(&store);
+    store.unwind_to(2).unwrap();
+    assert_eq!(dump(&store), at2);
+    let r = store.latest().unwrap();
+    assert!(query::inference(r.txn(), I4).unwrap().is_empty());
+    assert_eq!(query::fee_config(r.txn()).unwrap(), None);
+    drop(r);
+    // The same blocks again give the same index.
+    let mut exp2 = BTreeMap::new();
+    expected_credits(1_000_003, &SHARES1, &cfg(), &mut exp2);
+    chain_3_4(&store, &mut exp2);
+    assert_eq!(dump(&store), at4);
+    assert_eq!(exp2, exp);
+    // Down to genesis and up again.
+    store.unwind_to(0).unwrap();
+    let r = store.latest().unwrap();
+    assert_eq!(query::tip(r.txn()).unwrap().map(|t| t.0), Some(0));
+    assert_eq!(query::model(r.txn(), MODEL).unwrap(), None);
+    assert_eq!(query::account(r.txn(), C1).unwrap(), Default::default());
+}
+
+#[test]
+fn backfill_matches_live_indexing() {
+    let live = tempfile::tempdir().unwrap();
+    let store = open(live.path());
+    let mut exp = chain_to_2(&store);
+    chain_3_4(&store, &mut exp);
+    let want = dump(&store);
+    let late = tempfile::tempdir().unwrap();
+    {
+        let plain = Store::open(late.path()).unwrap();
+        let mut e = chain_to_2(&plain);
+        chain_3_4(&plain, &mut e);
+    }
+    let store = open(late.path());
+    let got = dump(&store);
+    for (name, rows) in &want {
+        assert_eq!(got.get(name), Some(rows), "table {name}");
+    }
+    assert_eq!(got, want);
+}
+
+#[test]
+fn genesis_fee_config_and_models_registered_in_genesis() {
+    let mut storage = BTreeMap::new();
+    let c = cfg();
+    let key = |i: u64| B256::from(field(Ns::Config, B256::ZERO, i));
+    storage.insert(key(1), B256::from(c.packed_bps()));
+    storage.insert(key(2), c.treasury.into_word());
+    storage.insert(key(3), c.staker_pool.into_word());
+    assert_eq!(AttributionIndex::genesis_fee_config(Some(&storage)), c);
+    assert_eq!(
+        AttributionIndex::genesis_fee_config(None),
+        FeeConfig::default()
+    );
+    // A model registered in genesis (no ModelRegistered): the payout comes from the state.
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let model = crate::layout::ModelRecord {
+        owner: OWNER,
+        tokenizer_id: 1,
+        payout: PAYOUT,
+        cumulative_fees: 0,
+        inferences: 0,
+    };
+    let words = model.to_words();
+    let alloc = StateChanges {
+        storage: vec![opal_storage::StorageChange {
+            address: LEDGER_ADDRESS,
+            wipe: false,
+            slots: (0..2)
+                .map(|i| (field(Ns::Model, MODEL, i), words[i as usize]))
+                .collect(),
+        }],
+        ..Default::default()
+    };
+    store
+        .commit_block(0, &alloc, |r| {
+            Ok(BlockRecord::empty(Header {
+                state_root: r.state_root,
+                ..Default::default()
+            }))
+        })
+        .unwrap();
+    let shares = [(D1, C1, 1i128)];
+    commit(
+        &store,
+        1,
+        1,
+        vec![tx(
+            LEDGER_ADDRESS,
+            Bytes::new(),
+            inference_logs(I1, 10_000, &shares, &cfg()),
+        )],
+    );
+    let mut exp = BTreeMap::new();
+    expected_credits(10_000, &shares, &cfg(), &mut exp);
+    assert_eq!(claimable(&store, exp.keys().copied()), exp);
+    let r = store.latest().unwrap();
+    let m = query::model(r.txn(), MODEL).unwrap().unwrap();
+    assert_eq!((m.owner, m.payout, m.inferences), (None, PAYOUT, 1));
+}
+
+#[test]
+fn days_cursors_and_records_round_trip() {
+    for (day, s) in [
+        (0, "1970-01-01"),
+        (59, "1970-03-01"),
+        (11_016, "2000-02-29"),
+        (19_723, "2024-01-01"),
+        (20_513, "2026-03-01"),
+    ] {
+        assert_eq!(query::day_string(day), s);
+        assert_eq!(query::parse_day(s), Some(day));
+    }
+    assert_eq!(query::parse_day("2023-02-29"), None);
+    assert_eq!(query::parse_day("nope"), None);
+    let c = Cursor {
+        block: 7,
+        log: 3,
+        sub: 9,
+    };
+    assert_eq!(Cursor::from_hex(&c.to_hex()), Some(c));
+    assert_eq!(Cursor::from_hex("0x12"), None);
+    assert_eq!(super::day_of(3 * DAY + 1), 3);
+}
