@@ -150,10 +150,17 @@ describe('MultiProofReference', () => {
     assert.deepEqual(await run('verify', [leaf, [leaf, leaf], [leaf], [true, true]]), { revert: INVALID_MULTIPROOF });
   });
 
-  it('more than 4,096 leaves or flags revert with BadInput()', async () => {
+  it('over the hash cap (leaves + proof, or 3 x items + proof > 4,096) reverts with empty data', async () => {
     const w = '0x' + '00'.repeat(31) + '01';
-    assert.deepEqual(await run('verify', [w, Array(4097).fill(w), [], Array(4096).fill(true)]), { revert: errorSelector('BadInput()') });
-    assert.deepEqual(await run('verify', [w, [w], Array(4097).fill(w), Array(4097).fill(false)]), { revert: errorSelector('BadInput()') });
+    const r = rng(8);
+    const items = randomContributions(r, 1366);
+    // Under the cap the call runs (and the proof simply does not match).
+    assert.deepEqual(await run('verify', [w, Array(4096).fill(w), [], Array(4095).fill(true)]), false);
+    assert.deepEqual(await run('verify', [w, Array(4000).fill(w), Array(97).fill(w), Array(4096).fill(true)]), { revert: '0x' });
+    assert.deepEqual(await run('verify', [w, Array(4097).fill(w), [], Array(4096).fill(true)]), { revert: '0x' });
+    assert.equal(await run('verifyContributions', [w, items.slice(0, 1365), [w], [...Array(1364).fill(true), false]]), false);
+    assert.deepEqual(await run('verifyContributions', [w, items.slice(0, 1365), [w, w], Array(1366).fill(true)]), { revert: '0x' });
+    assert.deepEqual(await run('verifyContributions', [w, items, [], Array(1365).fill(true)]), { revert: '0x' });
   });
 
   it('gas on a mid-size input (32 contributions of a 1,024-leaf tree)', async (t) => {

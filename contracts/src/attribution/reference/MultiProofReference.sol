@@ -9,12 +9,11 @@ import {IMerkleMultiProof} from "../IMerkleMultiProof.sol";
 ///         its ABI, built on OpenZeppelin's `MerkleProof.multiProofVerifyCalldata`. Used by tests
 ///         and benchmarks only; never deployed in genesis.
 /// @dev    Malformed multiproofs revert as OpenZeppelin does (`MerkleProofInvalidMultiproof()`,
-///         or an array-bounds panic when the flags consume more values than exist). More than
-///         4,096 leaves or proof flags (node hashes) revert with `BadInput()`.
-///         Storage layout: none.
+///         or an array-bounds panic when the flags consume more values than exist), where the
+///         precompile returns false. Over the precompile's hash cap (`leaves + proof` for
+///         `verify`, `3 * items + proof` for `verifyContributions`, at most 4,096) it reverts
+///         with empty data, as the precompile does. Storage layout: none.
 contract MultiProofReference is IMerkleMultiProof {
-    error BadInput();
-
     uint256 internal constant MAX_HASHES = 4096;
 
     function verify(bytes32 root, bytes32[] calldata leaves, bytes32[] calldata proof, bool[] calldata proofFlags)
@@ -22,7 +21,7 @@ contract MultiProofReference is IMerkleMultiProof {
         pure
         returns (bool)
     {
-        if (leaves.length > MAX_HASHES || proofFlags.length > MAX_HASHES) revert BadInput();
+        if (leaves.length + proof.length > MAX_HASHES) revert();
         return MerkleProof.multiProofVerifyCalldata(proof, proofFlags, root, leaves);
     }
 
@@ -33,7 +32,7 @@ contract MultiProofReference is IMerkleMultiProof {
         bool[] calldata proofFlags
     ) external pure returns (bool) {
         uint256 n = items.length;
-        if (n > MAX_HASHES || proofFlags.length > MAX_HASHES) revert BadInput();
+        if (3 * n + proof.length > MAX_HASHES) revert();
         bytes32[] memory leaves = new bytes32[](n);
         for (uint256 i; i < n; ++i) {
             leaves[i] = contributionLeaf(items[i]);

@@ -14,13 +14,12 @@ import {ISpanMatch} from "../ISpanMatch.sol";
 ///         where `abi.encodePacked` of a uint32 array pads every element to a 32-byte big-endian
 ///         word (Solidity packs only non-array values tightly), so the inner token hash is
 ///         keccak256 over n * 32 bytes. The leaves, in claim order, are verified as one OpenZeppelin
-///         multiproof; malformed multiproofs revert as OpenZeppelin does. If the proof does not
-///         reach `fingerprintRoot` the result is (false, 0, 0, []). Bounds: 4 <= n <= 32, at most
-///         8,192 tokens and 1,024 claims, every `pos + n <= outputTokens.length`; otherwise
-///         `BadInput()`. Storage layout: none.
+///         multiproof; malformed multiproofs revert as OpenZeppelin does (the precompile returns
+///         not-ok instead). If the proof does not reach `fingerprintRoot` the result is
+///         (false, 0, 0, []). Bounds: 4 <= n <= 32, at most 8,192 tokens and 1,024 claims, every
+///         `pos + n <= outputTokens.length`; otherwise it reverts with empty data, as the
+///         precompile does. Storage layout: none.
 contract SpanMatchReference is ISpanMatch {
-    error BadInput();
-
     uint256 internal constant MIN_N = 4;
     uint256 internal constant MAX_N = 32;
     uint256 internal constant MAX_TOKENS = 8192;
@@ -36,7 +35,7 @@ contract SpanMatchReference is ISpanMatch {
         bool[] calldata proofFlags
     ) external pure returns (bool ok, uint32 coveredTokens, uint32 longestRun, uint32[] memory tokensPerClaim) {
         if (n < MIN_N || n > MAX_N || outputTokens.length > MAX_TOKENS || claims.length > MAX_CLAIMS) {
-            revert BadInput();
+            revert();
         }
         {
             bytes32[] memory leaves = _leaves(outputTokens, n, tokenizerId, claims);
@@ -62,7 +61,7 @@ contract SpanMatchReference is ISpanMatch {
         leaves = new bytes32[](m);
         for (uint256 i; i < m; ++i) {
             uint256 pos = claims[i].pos;
-            if (pos + n > len) revert BadInput();
+            if (pos + n > len) revert();
             bytes32 tokensHash;
             assembly ("memory-safe") {
                 tokensHash := keccak256(add(add(tokens, 0x20), shl(5, pos)), shl(5, n))
