@@ -45,7 +45,8 @@ pub struct NodeArgs {
     /// WebSocket port.
     #[arg(long = "ws.port", env = "OPAL_WS_PORT", default_value_t = 8546)]
     ws_port: u16,
-    /// Namespaces to serve, comma-separated (default: all of eth,net,web3,txpool,debug,admin).
+    /// Namespaces to serve, comma-separated (default: all of eth,net,web3,txpool,debug,admin,
+    /// attribution).
     #[arg(long = "http.api", env = "OPAL_HTTP_API", value_delimiter = ',')]
     http_api: Option<Vec<String>>,
     /// Origins allowed by CORS, comma-separated (`*` for any).

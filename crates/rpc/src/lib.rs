@@ -3,6 +3,7 @@
 //! and the executor's chain view, and the transaction pool through [`PoolHandle`].
 
 mod admin;
+mod attribution;
 mod call;
 mod debug;
 mod error;
@@ -27,6 +28,7 @@ use opal_evm::OpalChain;
 use opal_storage::Store;
 
 pub use admin::{AdminApiServer, AdminRpc, SequencerControl};
+pub use attribution::{AttributionApiServer, AttributionRpc};
 pub use debug::{DebugApiServer, DebugRpc};
 pub use error::RpcError;
 pub use eth::{EthApiServer, EthRpc};
@@ -112,7 +114,15 @@ impl Default for RpcConfig {
 }
 
 /// Every namespace the server knows.
-pub const ALL_APIS: [&str; 6] = ["eth", "net", "web3", "txpool", "debug", "admin"];
+pub const ALL_APIS: [&str; 7] = [
+    "eth",
+    "net",
+    "web3",
+    "txpool",
+    "debug",
+    "admin",
+    "attribution",
+];
 
 /// All methods, merged into one module.
 pub fn module(ctx: Arc<RpcContext>) -> Result<RpcModule<()>, RpcError> {
@@ -132,6 +142,8 @@ pub fn module(ctx: Arc<RpcContext>) -> Result<RpcModule<()>, RpcError> {
     m.merge(TxpoolRpc::new(ctx.clone()).into_rpc())
         .map_err(|e| RpcError::Setup(e.to_string()))?;
     m.merge(DebugRpc::new(ctx.clone()).into_rpc())
+        .map_err(|e| RpcError::Setup(e.to_string()))?;
+    m.merge(AttributionRpc::new(ctx.clone()).into_rpc())
         .map_err(|e| RpcError::Setup(e.to_string()))?;
     if let Some(control) = ctx.sequencer.clone() {
         m.merge(AdminRpc::new(control).into_rpc())
