@@ -9,6 +9,7 @@ mod sequencer;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
+use opal_attribution::index::AttributionIndex;
 use opal_evm::{BlockExecutor, OpalChain};
 use opal_primitives::{ChainSpec, RollupConfig, genesis_header::compute_genesis_header};
 use opal_rpc::{RpcConfig, RpcContext};
@@ -87,8 +88,16 @@ impl Node {
         let rollup = RollupConfig::from_json(&config.rollup.0, &config.rollup.1)?;
         let hash = compute_genesis_header(&spec).hash_slow();
         rollup.check_against(&spec, hash, &config.rollup.1)?;
+        // The attribution index runs in every block's commit; its fee config starts from the
+        // ledger's genesis storage.
+        let index = AttributionIndex::new(AttributionIndex::genesis_fee_config(
+            spec.genesis
+                .alloc
+                .get(&opal_attribution::LEDGER_ADDRESS)
+                .and_then(|a| a.storage.as_ref()),
+        ));
         let chain = Arc::new(OpalChain::new(spec)?);
-        let store = Arc::new(Store::open(&config.datadir)?);
+        let store = Arc::new(Store::open(&config.datadir)?.with_indexer(Arc::new(index))?);
         let executor = BlockExecutor::new(chain.clone(), store.clone());
         let genesis = executor.init_genesis()?;
         info!(genesis = %genesis.hash, datadir = %config.datadir.display(), "chain opened");
