@@ -94,6 +94,30 @@ function resolveImport(importPath) {
   }
 }
 
+// Type ids in a storage layout embed AST ids (`t_struct(Share)1234_storage`), which shift
+// whenever any source file changes; drop them unless that would make two types collide.
+const AST_ID_IN_TYPE = /(t_(?:struct|enum|contract|userDefinedValueType)\([^)]*\))\d+/g;
+function stripTypeIds(layout) {
+  if (!layout || !layout.types) return layout;
+  const renamed = new Map();
+  for (const key of Object.keys(layout.types)) {
+    const to = key.replace(AST_ID_IN_TYPE, '$1');
+    if (renamed.has(to) && renamed.get(to) !== key) return layout;
+    renamed.set(to, key);
+  }
+  const strip = (v) => {
+    if (typeof v === 'string') return v.replace(AST_ID_IN_TYPE, '$1');
+    if (Array.isArray(v)) return v.map(strip);
+    if (v && typeof v === 'object') {
+      const out = {};
+      for (const [k, x] of Object.entries(v)) out[strip(k)] = strip(x);
+      return out;
+    }
+    return v;
+  };
+  return strip(layout);
+}
+
 function hex(object) {
   return '0x' + (object || '');
 }
@@ -151,7 +175,7 @@ function compile() {
         bytecode: hex(bytecode),
         deployedBytecode: hex(c.evm.deployedBytecode.object),
         methodIdentifiers: normalize(c.evm.methodIdentifiers || {}),
-        storageLayout: normalize(c.storageLayout || { storage: [], types: null }),
+        storageLayout: normalize(stripTypeIds(c.storageLayout) || { storage: [], types: null }),
       };
       artifacts.set(fileName, JSON.stringify(artifact, null, 2) + '\n');
     }
