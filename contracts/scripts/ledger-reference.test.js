@@ -240,7 +240,7 @@ describe('LedgerReference', () => {
     const everyone = [...contributors, A.PAYOUT, A.TREASURY, A.STAKERS];
     let nonce = 0n;
     for (let round = 0; round < 6; round++) {
-      const inferences = randomInferences(r, 1 + r.int(round < 3 ? 6 : 40), contributors, round === 5 ? 64 : 10);
+      const inferences = randomInferences(r, 1 + r.int(round < 3 ? 6 : 24), contributors, round === 5 ? 64 : 10);
       if (round === 1) inferences[0].shares = inferences[0].shares.map((s) => [s[0], s[1], -1n]); // unassigned
       if (round === 2) inferences.push({ id: r.word(), fee: 7n, shares: [] });
       const before = new Map();

@@ -75,7 +75,7 @@ describe('MultiProofReference', () => {
 
   it('accepts every multiproof of random trees (verify and verifyContributions)', async () => {
     const r = rng(0x3e71);
-    for (let k = 0; k < 40; k++) {
+    for (let k = 0; k < 30; k++) {
       const size = 1 + (k < 20 ? r.int(12) : r.int(200));
       const values = randomContributions(r, size);
       const tree = StandardMerkleTree.of(values, CONTRIBUTION_TYPES);
@@ -93,7 +93,7 @@ describe('MultiProofReference', () => {
 
   it('rejects any flipped leaf field, proof element or flag, a wrong root, reordered leaves', async () => {
     const r = rng(0xbad);
-    for (let k = 0; k < 12; k++) {
+    for (let k = 0; k < 6; k++) {
       const size = 4 + r.int(60);
       const values = randomContributions(r, size);
       const tree = StandardMerkleTree.of(values, CONTRIBUTION_TYPES);
@@ -154,13 +154,14 @@ describe('MultiProofReference', () => {
     const w = '0x' + '00'.repeat(31) + '01';
     const r = rng(8);
     const items = randomContributions(r, 1366);
-    // Under the cap the call runs (and the proof simply does not match).
-    assert.deepEqual(await run('verify', [w, Array(4096).fill(w), [], Array(4095).fill(true)]), false);
-    assert.deepEqual(await run('verify', [w, Array(4000).fill(w), Array(97).fill(w), Array(4096).fill(true)]), { revert: '0x' });
-    assert.deepEqual(await run('verify', [w, Array(4097).fill(w), [], Array(4096).fill(true)]), { revert: '0x' });
-    assert.equal(await run('verifyContributions', [w, items.slice(0, 1365), [w], [...Array(1364).fill(true), false]]), false);
-    assert.deepEqual(await run('verifyContributions', [w, items.slice(0, 1365), [w, w], Array(1366).fill(true)]), { revert: '0x' });
-    assert.deepEqual(await run('verifyContributions', [w, items, [], Array(1365).fill(true)]), { revert: '0x' });
+    // At the cap the call gets past the check to OpenZeppelin (which rejects the flag count);
+    // one hash over it reverts with empty data before any work.
+    assert.deepEqual(await run('verify', [w, Array(4000).fill(w), Array(96).fill(w), []]), { revert: INVALID_MULTIPROOF });
+    assert.deepEqual(await run('verify', [w, Array(4000).fill(w), Array(97).fill(w), []]), { revert: '0x' });
+    assert.deepEqual(await run('verify', [w, Array(4097).fill(w), [], []]), { revert: '0x' });
+    assert.deepEqual(await run('verifyContributions', [w, items.slice(0, 1365), [w], []]), { revert: INVALID_MULTIPROOF });
+    assert.deepEqual(await run('verifyContributions', [w, items.slice(0, 1365), [w, w], []]), { revert: '0x' });
+    assert.deepEqual(await run('verifyContributions', [w, items, [], []]), { revert: '0x' });
   });
 
   it('gas on a mid-size input (32 contributions of a 1,024-leaf tree)', async (t) => {
