@@ -1,6 +1,7 @@
 //! The `opal` command line: one binary for every role of the node.
 
 mod bench;
+mod bench_attr;
 mod bench_rpc;
 mod genesis_gen;
 mod node_cmd;
@@ -38,6 +39,8 @@ enum BenchCommand {
     Execute(bench::ExecuteArgs),
     /// Pre-signed ETH transfers over JSON-RPC: included tx/s and latency, optionally vs anvil.
     Rpc(bench_rpc::RpcArgs),
+    /// Attribution precompiles against their Solidity references (gas and time per gas).
+    Attribution(bench_attr::AttributionArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -89,6 +92,7 @@ fn run() -> eyre::Result<()> {
         Command::Node(args) => node_cmd::run(args),
         Command::Bench(BenchCommand::Execute(args)) => bench::execute(args),
         Command::Bench(BenchCommand::Rpc(args)) => bench_rpc::rpc(args),
+        Command::Bench(BenchCommand::Attribution(args)) => bench_attr::attribution(args),
         Command::Tools(ToolsCommand::Genesis { artifacts, out }) => {
             let files = genesis_gen::generate(&artifacts)?;
             std::fs::create_dir_all(&out)?;

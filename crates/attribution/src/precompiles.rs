@@ -188,7 +188,11 @@ pub fn span_match(data: &[u8], gas_limit: u64) -> PrecompileOutput {
     if tokens > span::MAX_TOKENS as u64 || claims > span::MAX_CLAIMS as u64 {
         return revert(pre);
     }
-    let cost = gas::span_match(data.len(), claims, proof, tokens);
+    // `n` is head word 1, a uint8: anything else is malformed.
+    let Some(n) = word_usize(args, 32).filter(|n| *n <= u8::MAX as usize) else {
+        return revert(pre);
+    };
+    let cost = gas::span_match(data.len(), claims, proof, tokens, n as u64);
     if cost > gas_limit {
         return out_of_gas();
     }
@@ -489,7 +493,7 @@ mod tests {
     fn span_end_to_end_and_gas_for_1024_claims() {
         let data = span_call(8_192, 8, 1_024, 0);
         let c = ISpanMatch::verifySpansCall::abi_decode(&data).unwrap();
-        let cost = gas::span_match(data.len(), 1_024, c.proof.len() as u64, 8_192);
+        let cost = gas::span_match(data.len(), 1_024, c.proof.len() as u64, 8_192, 8);
         let out = span_match(&data, BIG);
         let r = ISpanMatch::verifySpansCall::abi_decode_returns(&out.bytes).unwrap();
         assert!(r.ok);
@@ -507,7 +511,8 @@ mod tests {
         let data = bad.abi_encode();
         let out = span_match(&data, BIG);
         assert!(out.is_revert());
-        assert_eq!(out.gas_used, cost);
+        let cost_n3 = gas::span_match(data.len(), 1_024, c.proof.len() as u64, 8_192, 3);
+        assert_eq!(out.gas_used, cost_n3);
         let mut bad = c.clone();
         bad.claims[0].pos = 8_190;
         assert!(span_match(&bad.abi_encode(), BIG).is_revert());

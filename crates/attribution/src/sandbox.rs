@@ -29,8 +29,8 @@ pub enum SandboxError {
     Deploy(String),
 }
 
-/// An in-memory chain with the precompiles active.
-#[derive(Debug)]
+/// An in-memory chain with the precompiles active (cloning it forks the state).
+#[derive(Debug, Clone)]
 pub struct Sandbox {
     /// The state.
     pub db: CacheDB<EmptyDB>,
