@@ -255,10 +255,10 @@ describe('LedgerReference', () => {
         assert.equal(await batched.claimable(a), await single.claimable(a), `round ${round}: ${a}`);
       }
       // Events: one BatchCredited per recipient, ascending by address, each equal to that
-      // recipient's balance change and to the model's expectation; BatchAttributed last.
+      // recipient's balance change and to the model's expectation, after BatchAttributed.
       const batchHash = hex(keccak(iface.encode('recordBatch', args).subarray(4)));
-      const credited = res.events.slice(0, -1);
-      const attributed = res.events[res.events.length - 1];
+      const credited = res.events.slice(1);
+      const attributed = res.events[0];
       assert.deepEqual([attributed.name, attributed.args.batchHash, attributed.args.modelId, attributed.args.attestor, attributed.args.totalFee, attributed.args.inferences],
         ['BatchAttributed', batchHash, MODEL, A.ATTESTOR, total, BigInt(inferences.length)]);
       assert.deepEqual(res.decoded, [batchHash, BigInt(credited.length)]);

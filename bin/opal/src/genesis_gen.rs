@@ -102,6 +102,55 @@ fn account(code: &str, storage: BTreeMap<B256, B256>) -> Value {
     acc
 }
 
+/// Devnet fee split: protocol, model, staker and contributor basis points.
+pub const ATTRIBUTION_BPS: [u16; 4] = [500, 2_000, 500, 7_000];
+
+/// The attribution precompile accounts (nonce 1, revert code), the ledger's genesis storage
+/// (schema version, fee config, roles) and the Datanets predeploy. Roles: developer account 0 is
+/// the admin, account 2 the attestor, the Datanets contract the registrar; accounts 3 and 4
+/// receive the protocol and staker pools.
+fn attribution_alloc(
+    artifacts: &Path,
+    dev: &[(Address, B256)],
+    alloc: &mut BTreeMap<String, Value>,
+) -> eyre::Result<()> {
+    use opal_attribution::{
+        DATANETS_ADDRESS, LEDGER_ADDRESS, PLACEHOLDER_CODE,
+        genesis::LedgerGenesis,
+        layout::{FeeConfig, Role},
+    };
+    let ledger = LedgerGenesis {
+        fee_config: FeeConfig {
+            bps: ATTRIBUTION_BPS,
+            treasury: dev[3].0,
+            staker_pool: dev[4].0,
+        },
+        roles: vec![
+            (dev[0].0, Role::Admin),
+            (dev[2].0, Role::Attestor),
+            (DATANETS_ADDRESS, Role::Registrar),
+        ],
+    };
+    let placeholder = format!("0x{}", alloy::primitives::hex::encode(PLACEHOLDER_CODE));
+    for addr in opal_attribution::ADDRESSES {
+        let storage = if addr == LEDGER_ADDRESS {
+            ledger
+                .storage()
+                .into_iter()
+                .map(|(k, v)| (B256::from(k), B256::from(v)))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        alloc.insert(format!("{addr:?}"), account(&placeholder, storage));
+    }
+    alloc.insert(
+        format!("{DATANETS_ADDRESS:?}"),
+        account(&load(artifacts, "Datanets")?.code, BTreeMap::new()),
+    );
+    Ok(())
+}
+
 /// The developer accounts of [`DEV_MNEMONIC`].
 pub fn dev_accounts() -> eyre::Result<Vec<(Address, B256)>> {
     (0..DEV_ACCOUNTS)
@@ -199,6 +248,8 @@ pub fn generate(artifacts: &Path) -> eyre::Result<Vec<(&'static str, String)>> {
             BTreeMap::new(),
         ),
     );
+
+    attribution_alloc(artifacts, &dev, &mut alloc)?;
 
     let mut extra = vec![0u8];
     extra.extend(EIP1559_DENOMINATOR_CANYON.to_be_bytes());

@@ -28,11 +28,11 @@ import {FeeSplitLib} from "./FeeSplitLib.sol";
 ///           (`AlreadyRecorded`, the smallest repeated id); `nonce == batchNonce + 1`
 ///           (`BadNonce(expected)`); known model and datanets; calldata <= 2 MiB (`BadInput`; the
 ///           spec's 512 KiB cannot hold 16,384 shares). Credits are summed per recipient in an
-///           in-memory hash table and written once per recipient in ascending address order,
-///           each with one `BatchCredited`; more than 4,096 recipients is `BadInput`. Then the
-///           batch record (attestor, inferences, model, block, total fee) is stored under the
-///           batch hash, and `BatchAttributed` is emitted last. Batch entries get no per-inference
-///           record (as in the native ledger).
+///           in-memory hash table; `BatchAttributed` is emitted, then each recipient is written
+///           once in ascending address order with one `BatchCredited`; more than 4,096 recipients
+///           is `BadInput`. Then the batch record (attestor, inferences, model, block, total fee)
+///           is stored under the batch hash. Batch entries get no per-inference record (as in the
+///           native ledger).
 ///         - `claim(to)`: `to != 0` (`BadInput`); zeroes the balance, emits `Claimed` and sends it
 ///           with a plain CALL (so, unlike the precompile, it runs code at `to`; a failed
 ///           transfer reverts with `TransferFailed()`). Nothing happens for a zero balance.
@@ -274,6 +274,7 @@ contract LedgerReference is IAttributionLedger {
         _checkBatchState(b);
         _checkDatanets(shareDatanet);
         Table memory t = _splitBatch(b, shareContributor, shareScore);
+        emit BatchAttributed(b.batchHash, b.modelId, msg.sender, b.totalFee, uint32(b.inferenceIds.length));
         uniqueRecipients = _creditBatch(b.batchHash, t);
         _finishBatch(b);
         batchHash = b.batchHash;
@@ -349,7 +350,7 @@ contract LedgerReference is IAttributionLedger {
         b.batchHash = keccak256(msg.data[4:]);
     }
 
-    /// @dev Stores the batch record, the model totals and the nonce; emits BatchAttributed.
+    /// @dev Stores the batch record, the model totals and the nonce.
     function _finishBatch(Batch memory b) private {
         uint256 n = b.inferenceIds.length;
         _batches[b.batchHash] = BatchRecord(msg.sender, uint32(n), b.modelId, uint64(block.number), uint128(b.totalFee));
@@ -357,7 +358,6 @@ contract LedgerReference is IAttributionLedger {
         model.cumulativeFees += uint128(b.totalFee);
         model.inferences += uint64(n);
         _batchNonce[msg.sender] = b.nonce;
-        emit BatchAttributed(b.batchHash, b.modelId, msg.sender, b.totalFee, uint32(n));
     }
 
     /// @dev Every share's datanet exists (a run of the same datanet is checked once).
