@@ -100,7 +100,7 @@ pub fn execute(args: ExecuteArgs) -> eyre::Result<()> {
     Ok(())
 }
 
-fn tempfile_dir(given: Option<&Path>) -> eyre::Result<PathBuf> {
+pub(crate) fn tempfile_dir(given: Option<&Path>) -> eyre::Result<PathBuf> {
     let dir = match given {
         Some(d) => d.to_path_buf(),
         None => std::env::temp_dir().join(format!("opal-bench-{}", std::process::id())),
@@ -110,13 +110,17 @@ fn tempfile_dir(given: Option<&Path>) -> eyre::Result<PathBuf> {
 }
 
 /// A pool of pre-signed, pre-recovered transactions (recovery happens at pool admission).
-struct Prepared(VecDeque<WithEncoded<Recovered<OpTxEnvelope>>>, usize);
+pub(crate) struct Prepared(
+    pub(crate) VecDeque<WithEncoded<Recovered<OpTxEnvelope>>>,
+    pub(crate) usize,
+);
 
 impl TxSource for Prepared {
     fn next_tx(&mut self) -> Option<WithEncoded<Recovered<OpTxEnvelope>>> {
         self.0.pop_front()
     }
-    fn skip(&mut self, _: B256, _: SkipReason) {
+    fn skip(&mut self, hash: B256, reason: SkipReason) {
+        tracing::debug!(%hash, ?reason, "benchmark transaction skipped");
         self.1 += 1;
     }
 }

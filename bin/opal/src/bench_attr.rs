@@ -4,13 +4,21 @@
 //! the block builder. Release builds only give meaningful figures. Each measurement ends with one
 //! JSON line on stdout.
 
-use std::{path::PathBuf, time::Instant};
+use std::{collections::VecDeque, path::PathBuf, sync::Arc, time::Instant};
 
 use alloy::{
-    primitives::{Address, B256, Bytes, TxKind, U256, keccak256},
+    consensus::{
+        SignableTransaction, TxEip1559,
+        transaction::{Recovered, SignerRecoverable},
+    },
+    eips::eip2718::{Encodable2718, WithEncoded},
+    primitives::{Address, B64, B256, Bytes, TxKind, U256, keccak256},
+    signers::{SignerSync, local::PrivateKeySigner},
     sol_types::{SolCall, SolValue},
 };
 use eyre::{WrapErr, eyre};
+use op_alloy::consensus::OpTxEnvelope;
+use opal_attribution::index::AttributionIndex;
 use opal_attribution::{
     FEE_SPLIT_ADDRESS, LEDGER_ADDRESS, MERKLE_ADDRESS, SPAN_MATCH_ADDRESS,
     abi::{IAttributionLedger as L, IFeeSplit, IMerkleMultiProof, ISpanMatch},
@@ -20,10 +28,16 @@ use opal_attribution::{
     sandbox::Sandbox,
     span::ngram_leaf,
 };
+use opal_evm::{
+    BlockExecutor, OpalChain, SequencerInputs, SkipReason, TxSource, sequencer_attributes,
+};
+use opal_primitives::ChainSpec;
+use opal_protocol::L1BlockInfo;
+use opal_storage::Store;
 use serde_json::json;
 
 /// Arguments of `opal bench attribution`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct AttributionArgs {
     /// Compiled contracts (the Solidity references).
     #[arg(long, default_value = "contracts/artifacts")]
@@ -49,6 +63,8 @@ pub struct AttributionArgs {
 }
 
 const CHAIN_ID: u64 = 72_077;
+/// Inferences per batch transaction in the throughput run (about 110 KB of calldata).
+const THROUGHPUT_BATCH: usize = 128;
 const CALLER: Address = Address::new([0xca; 20]);
 const ADMIN: Address = Address::new([0xad; 20]);
 const WARMUP: Address = Address::new([0xaa; 20]);
@@ -467,6 +483,203 @@ fn evm_keccak(args: &AttributionArgs) -> eyre::Result<()> {
     Ok(())
 }
 
+/// One sender's signed transactions in nonce order, offered to consecutive blocks: one that does
+/// not fit waits at the front for the next block (later nonces cannot go before it).
+struct NonceQueue {
+    txs: VecDeque<WithEncoded<Recovered<OpTxEnvelope>>>,
+    offered: Option<WithEncoded<Recovered<OpTxEnvelope>>>,
+    block_full: bool,
+    invalid: usize,
+}
+
+impl TxSource for NonceQueue {
+    fn next_tx(&mut self) -> Option<WithEncoded<Recovered<OpTxEnvelope>>> {
+        if self.block_full {
+            return None;
+        }
+        let tx = self.txs.pop_front()?;
+        self.offered = Some(tx.clone());
+        Some(tx)
+    }
+    fn skip(&mut self, _: B256, reason: SkipReason) {
+        match (reason, self.offered.take()) {
+            (SkipReason::DoesNotFit, Some(tx)) => {
+                self.txs.push_front(tx);
+                self.block_full = true;
+            }
+            _ => self.invalid += 1,
+        }
+    }
+}
+
+/// Signs `calls` from `signer` as EIP-1559 transactions to the ledger, nonces from `nonce`.
+fn sign_calls(
+    signer: &PrivateKeySigner,
+    chain_id: u64,
+    nonce: &mut u64,
+    calls: Vec<(Bytes, U256, u64)>,
+) -> eyre::Result<VecDeque<WithEncoded<Recovered<OpTxEnvelope>>>> {
+    let mut out = VecDeque::with_capacity(calls.len());
+    for (input, value, gas_limit) in calls {
+        let tx = TxEip1559 {
+            chain_id,
+            nonce: *nonce,
+            gas_limit,
+            max_fee_per_gas: 10_000_000_000,
+            max_priority_fee_per_gas: 1,
+            to: TxKind::Call(LEDGER_ADDRESS),
+            value,
+            access_list: Default::default(),
+            input,
+        };
+        *nonce += 1;
+        let sig = signer.sign_hash_sync(&tx.signature_hash())?;
+        let env = OpTxEnvelope::Eip1559(tx.into_signed(sig));
+        let bytes = Bytes::from(env.encoded_2718());
+        out.push_back(WithEncoded::new(
+            bytes,
+            env.try_into_recovered().map_err(|e| eyre!("{e}"))?,
+        ));
+    }
+    Ok(out)
+}
+
+/// Attributed inferences per second through the block builder on the devnet genesis (the dev
+/// attestor sending `recordBatch` transactions of [`THROUGHPUT_BATCH`] inferences × 8 shares,
+/// each under the pool's 128 KiB size limit), state root, commit and attribution index included.
+fn sequencer_throughput(args: &AttributionArgs) -> eyre::Result<()> {
+    let spec = ChainSpec::from_file(&args.genesis)?;
+    let chain_id = spec.chain_id;
+    let dev = crate::genesis_gen::dev_accounts()?;
+    let admin = PrivateKeySigner::from_bytes(&dev[0].1)?;
+    let attestor = PrivateKeySigner::from_bytes(&dev[2].1)?;
+    let index = AttributionIndex::new(AttributionIndex::genesis_fee_config(
+        spec.genesis
+            .alloc
+            .get(&LEDGER_ADDRESS)
+            .and_then(|a| a.storage.as_ref()),
+    ));
+    let dir = crate::bench::tempfile_dir(None)?;
+    let chain = Arc::new(OpalChain::new(spec)?);
+    let store = Arc::new(Store::open(&dir)?.with_indexer(Arc::new(index))?);
+    let ex = BlockExecutor::new(chain.clone(), store);
+    let genesis = ex.init_genesis()?;
+
+    let model = B256::repeat_byte(0x11);
+    let datanets: Vec<B256> = (1..=4u8).map(B256::repeat_byte).collect();
+    let mut setup = vec![(
+        L::registerModelCall {
+            modelId: model,
+            owner: dev[0].0,
+            payout: dev[5].0,
+            tokenizerId: 7,
+        }
+        .abi_encode()
+        .into(),
+        U256::ZERO,
+        200_000,
+    )];
+    for d in &datanets {
+        setup.push((
+            L::registerDatanetCall {
+                datanetId: *d,
+                owner: dev[0].0,
+            }
+            .abi_encode()
+            .into(),
+            U256::ZERO,
+            200_000,
+        ));
+    }
+    let mut admin_nonce = 0;
+    let setup = sign_calls(&admin, chain_id, &mut admin_nonce, setup)?;
+    let per_block = 8;
+    let sized = AttributionArgs {
+        batch_inferences: THROUGHPUT_BATCH,
+        batch_shares: 8,
+        ..args.clone()
+    };
+    let mut attestor_nonce = 0;
+    let mut queue = NonceQueue {
+        txs: VecDeque::new(),
+        offered: None,
+        block_full: false,
+        invalid: 0,
+    };
+    for b in 0..args.blocks {
+        let mut calls = Vec::with_capacity(per_block);
+        for k in 0..per_block {
+            let (mut call, total) =
+                batch_call(&sized, model, &datanets, 1_000 + (b * per_block + k) as u64);
+            call.nonce = (b * per_block + k + 1) as u64;
+            calls.push((call.abi_encode().into(), total, 8_000_000));
+        }
+        queue
+            .txs
+            .extend(sign_calls(&attestor, chain_id, &mut attestor_nonce, calls)?);
+    }
+    let info = L1BlockInfo {
+        base_fee: U256::from(1_000_000_000u64),
+        blob_base_fee: U256::from(1),
+        base_fee_scalar: 1368,
+        blob_base_fee_scalar: 810_949,
+        ..Default::default()
+    };
+    let mut parent = genesis.header;
+    let (mut gas, mut batches) = (0u64, 0usize);
+    let mut elapsed = std::time::Duration::ZERO;
+    let mut setup = Some(crate::bench::Prepared(setup, 0));
+    for i in 0..=args.blocks {
+        let inputs = SequencerInputs {
+            l1_info: &L1BlockInfo {
+                sequence_number: i as u64,
+                ..info
+            },
+            deposits: &[],
+            timestamp: parent.timestamp + 1,
+            prev_randao: B256::ZERO,
+            parent_beacon_block_root: B256::ZERO,
+            gas_limit: parent.gas_limit,
+            eip1559_params: B64::ZERO,
+            no_tx_pool: false,
+        };
+        let attrs = sequencer_attributes(&chain, &parent, &inputs)?;
+        let start = Instant::now();
+        let block = match setup.take() {
+            Some(mut txs) => ex.build(&parent, &attrs, &mut txs)?,
+            None => {
+                queue.block_full = false;
+                let block = ex.build(&parent, &attrs, &mut queue)?;
+                elapsed += start.elapsed();
+                gas += block.header.gas_used;
+                batches += block.transactions.len() - 1;
+                block
+            }
+        };
+        for r in &block.receipts {
+            if !r.is_success() {
+                return Err(eyre!(
+                    "a transaction of block {} failed",
+                    block.header.number
+                ));
+            }
+        }
+        parent = block.header;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let secs = elapsed.as_secs_f64();
+    let inferences = batches * THROUGHPUT_BATCH;
+    println!(
+        "{}",
+        json!({
+            "bench": "attr-sequencer", "blocks": args.blocks, "batches": batches,
+            "inferences": inferences, "invalid": queue.invalid, "gas": gas, "seconds": secs,
+            "inferences_per_s": inferences as f64 / secs, "mgas_per_s": gas as f64 / secs / 1e6,
+        })
+    );
+    Ok(())
+}
+
 /// Runs every measurement.
 pub fn attribution(args: AttributionArgs) -> eyre::Result<()> {
     evm_keccak(&args)?;
@@ -474,5 +687,6 @@ pub fn attribution(args: AttributionArgs) -> eyre::Result<()> {
     multiproof(&args)?;
     span_match(&args)?;
     record_batch(&args)?;
+    sequencer_throughput(&args)?;
     Ok(())
 }
