@@ -76,7 +76,7 @@ impl Metrics {
             self.head.load(Ordering::Relaxed),
         );
         metric(
-            "opal_block_build_seconds_total_micros",
+            "opal_block_build_microseconds_total",
             "counter",
             "Microseconds spent building and committing blocks.",
             self.build_micros.load(Ordering::Relaxed),
