@@ -60,6 +60,9 @@ pub struct AttributionArgs {
     /// Blocks built in the throughput run.
     #[arg(long, default_value_t = 20)]
     pub blocks: usize,
+    /// Run the throughput measurement without the attribution index (to see its share).
+    #[arg(long)]
+    pub without_index: bool,
 }
 
 const CHAIN_ID: u64 = 72_077;
@@ -561,7 +564,12 @@ fn sequencer_throughput(args: &AttributionArgs) -> eyre::Result<()> {
     ));
     let dir = crate::bench::tempfile_dir(None)?;
     let chain = Arc::new(OpalChain::new(spec)?);
-    let store = Arc::new(Store::open(&dir)?.with_indexer(Arc::new(index))?);
+    let store = Store::open(&dir)?;
+    let store = Arc::new(if args.without_index {
+        store
+    } else {
+        store.with_indexer(Arc::new(index))?
+    });
     let ex = BlockExecutor::new(chain.clone(), store);
     let genesis = ex.init_genesis()?;
 
@@ -672,7 +680,7 @@ fn sequencer_throughput(args: &AttributionArgs) -> eyre::Result<()> {
     println!(
         "{}",
         json!({
-            "bench": "attr-sequencer", "blocks": args.blocks, "batches": batches,
+            "bench": "attr-sequencer", "index": !args.without_index, "blocks": args.blocks, "batches": batches,
             "inferences": inferences, "invalid": queue.invalid, "gas": gas, "seconds": secs,
             "inferences_per_s": inferences as f64 / secs, "mgas_per_s": gas as f64 / secs / 1e6,
         })
