@@ -146,13 +146,15 @@ describe('attribution: Datanets, ledger, index and proofs against opal node --de
   }
 
   /**
-   * Sends several calls from one account with consecutive nonces, then waits for all. Gas is
-   * estimated without a nonce first: the node refuses eth_estimateGas with a nonce above the
-   * account's ("nonce 1 too high, expected 0"), where geth skips the nonce check.
+   * Sends several calls from one account with consecutive nonces, then waits for all. Each gas
+   * estimate carries the nonce its transaction will use, as viem does for `writeContract({ nonce })`
+   * (so nonces above the account's must be accepted by eth_estimateGas, as geth accepts them).
    */
   async function sendMany(from, calls) {
     let nonce = await pub.getTransactionCount({ address: from, blockTag: 'pending' });
-    const gas = await Promise.all(calls.map((c) => pub.estimateContractGas({ ...c, account: from })));
+    const gas = await Promise.all(
+      calls.map((c, i) => pub.estimateContractGas({ ...c, account: from, nonce: nonce + i })),
+    );
     const hashes = [];
     for (const [i, c] of calls.entries()) {
       hashes.push(await wallet(from).writeContract({ ...c, nonce: nonce++, gas: (gas[i] * 6n) / 5n }));

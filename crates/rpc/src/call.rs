@@ -77,7 +77,9 @@ pub fn call_env(
 ) -> Result<(EvmEnv<OpSpecId>, OpTx), ErrorObjectOwned> {
     let mut env = block_env(chain, header);
     let priced = req.gas_price.is_some() || req.max_fee_per_gas.is_some();
-    env.cfg_env.disable_nonce_check = req.nonce.is_none();
+    // As geth: calls and estimates never check the nonce (a wallet estimating its next few
+    // transactions passes nonces above the account's); a given nonce still sets CREATE addresses.
+    env.cfg_env.disable_nonce_check = true;
     env.cfg_env.disable_base_fee = !priced;
     env.cfg_env.disable_balance_check = !priced;
     env.cfg_env.disable_eip3607 = true;
