@@ -1521,3 +1521,167 @@ fn value_on_a_non_payable_call_is_refused_by_both() {
         assert_eq!(l.reference.balance(LEDGER_ADDRESS), U256::ZERO);
     }
 }
+
+/// Calldata whose words do not fit their ABI types (an address with high bits, a `uint8` role
+/// over 255, an `int128` score that is not sign-extended, a `uint128` fee over 2^128, a
+/// `uint64` nonce with high bits) is not an encoding of the interface's types: solc's decoder
+/// in `LedgerReference` reverts (with empty data), and the native ledger must refuse it too
+/// (`BadInput()`) instead of truncating the words and acting on values the calldata does not
+/// say. Trailing bytes after a valid encoding are accepted by both, as by any Solidity contract.
+#[test]
+fn dirty_calldata_is_refused_by_both() {
+    let mut l = Ledgers::new();
+    let mut rng = Rng(0xd1);
+    l.ok(
+        ADMIN,
+        L::setRoleCall {
+            account: ATTESTOR,
+            role: 1,
+        }
+        .abi_encode(),
+        U256::ZERO,
+    );
+    l.ok(
+        ADMIN,
+        L::setFeeConfigCall {
+            protocolBps: BPS[0],
+            modelBps: BPS[1],
+            stakerBps: BPS[2],
+            contributorBps: BPS[3],
+            treasury: TREASURY,
+            stakerPool: STAKERS,
+        }
+        .abi_encode(),
+        U256::ZERO,
+    );
+    l.ok(
+        ADMIN,
+        L::registerModelCall {
+            modelId: MODEL,
+            owner: REGISTRAR,
+            payout: PAYOUT,
+            tokenizerId: 7,
+        }
+        .abi_encode(),
+        U256::ZERO,
+    );
+    l.ok(
+        ADMIN,
+        L::registerDatanetCall {
+            datanetId: DATANETS[0],
+            owner: REGISTRAR,
+        }
+        .abi_encode(),
+        U256::ZERO,
+    );
+    /// Sets byte `at` of word `word` (after the selector) to `v`.
+    fn dirty(mut data: Vec<u8>, word: usize, at: usize, v: u8) -> Vec<u8> {
+        data[4 + 32 * word + at] = v;
+        data
+    }
+    let role = L::setRoleCall {
+        account: OUTSIDER,
+        role: 1,
+    }
+    .abi_encode();
+    let one_share = L::recordInferenceCall {
+        inferenceId: rng.b256(),
+        modelId: MODEL,
+        outputHash: rng.b256(),
+        shares: vec![L::Share {
+            datanetId: DATANETS[0],
+            contributor: contributor(1),
+            score: 5,
+        }],
+    }
+    .abi_encode();
+    // recordInference words: 0 id, 1 model, 2 output, 3 offset, 4 length, 5 datanet,
+    // 6 contributor, 7 score.
+    let (batch_call, total) = batch(
+        &mut rng,
+        MODEL,
+        1,
+        &[vec![L::Share {
+            datanetId: DATANETS[0],
+            contributor: contributor(2),
+            score: 7,
+        }]],
+    );
+    let batch_data = batch_call.abi_encode();
+    // recordBatch head: 0 model, 1 nonce, 2..8 offsets; the fees array's first element is word
+    // 2 + 6 + (1 + 1) (after inferenceIds' length and element) + 1 (its length).
+    let fee_word = 6 + 2 + 3;
+    let cases: Vec<(&str, Address, Vec<u8>, U256)> = vec![
+        (
+            "address with high bits",
+            ADMIN,
+            dirty(role.clone(), 0, 0, 0xff),
+            U256::ZERO,
+        ),
+        (
+            "uint8 over 255",
+            ADMIN,
+            dirty(role.clone(), 1, 30, 1),
+            U256::ZERO,
+        ),
+        (
+            "contributor with high bits",
+            ATTESTOR,
+            dirty(one_share.clone(), 6, 11, 1),
+            U256::from(1_000),
+        ),
+        (
+            "int128 not sign-extended",
+            ATTESTOR,
+            dirty(one_share.clone(), 7, 0, 0x80),
+            U256::from(1_000),
+        ),
+        (
+            "uint64 nonce with high bits",
+            ATTESTOR,
+            dirty(batch_data.clone(), 1, 23, 1),
+            total,
+        ),
+        (
+            "uint128 fee over 2^128",
+            ATTESTOR,
+            dirty(batch_data.clone(), fee_word, 15, 1),
+            total,
+        ),
+    ];
+    for (what, from, data, value) in cases {
+        let native = l
+            .native
+            .exec(
+                from,
+                TxKind::Call(LEDGER_ADDRESS),
+                data.clone().into(),
+                value,
+                GAS,
+            )
+            .expect("valid transaction");
+        let reference =
+            l.reference
+                .exec(from, TxKind::Call(LEDGER_ADDRESS), data.into(), value, GAS);
+        assert_eq!(
+            Outcome::of(&reference),
+            Outcome::Revert(Bytes::new()),
+            "{what}: reference"
+        );
+        assert_eq!(
+            Outcome::of(&native),
+            Outcome::Revert(L::BadInput {}.abi_encode().into()),
+            "{what}: native"
+        );
+    }
+    // The clean calls, with trailing bytes, go through in both.
+    for (from, mut data, value) in [
+        (ADMIN, role, U256::ZERO),
+        (ATTESTOR, one_share, U256::from(1_000)),
+        (ATTESTOR, batch_data, total),
+    ] {
+        data.extend([0xde, 0xad]);
+        l.ok(from, data, value);
+    }
+    l.compare_state(&[]);
+}

@@ -126,7 +126,10 @@ fn dispatch(
     if is_static && !is_view(selector) {
         return Err(revert(L::StaticCallWrite {}));
     }
-    let call = Call::abi_decode(data).map_err(|_| revert(L::BadInput {}))?;
+    // Validating decode, as Solidity's decoder does: a word that does not fit its type (an
+    // address or uintN with high bits, an intN not sign-extended) is malformed input, not a value
+    // to truncate. Trailing bytes are allowed, as in Solidity.
+    let call = Call::abi_decode_validate(data).map_err(|_| revert(L::BadInput {}))?;
     let who = caller;
     Ok(match call {
         Call::registerModel(c) => registry::register_model(cx, who, c)?,
