@@ -198,8 +198,7 @@ contract LedgerReference is IAttributionLedger {
         );
         _inferences[inferenceId] =
             Inference(recordHash, modelId, uint64(block.number), uint128(msg.value), uint32(n));
-        model.cumulativeFees += uint128(msg.value);
-        model.inferences += 1;
+        _bumpModel(model, msg.value, 1);
         emit InferenceAttributed(inferenceId, modelId, msg.sender, msg.value, recordHash);
 
         _splitAndCredit(inferenceId, model.payout, shares, amounts);
@@ -355,9 +354,16 @@ contract LedgerReference is IAttributionLedger {
         uint256 n = b.inferenceIds.length;
         _batches[b.batchHash] = BatchRecord(msg.sender, uint32(n), b.modelId, uint64(block.number), uint128(b.totalFee));
         Model storage model = _models[b.modelId];
-        model.cumulativeFees += uint128(b.totalFee);
-        model.inferences += uint64(n);
+        _bumpModel(model, b.totalFee, n);
         _batchNonce[msg.sender] = b.nonce;
+    }
+
+    /// @dev Adds to a model's totals, saturating at the field widths as the native ledger does.
+    function _bumpModel(Model storage model, uint256 fees, uint256 n) private {
+        uint256 c = uint256(model.cumulativeFees) + fees;
+        model.cumulativeFees = c > type(uint128).max ? type(uint128).max : uint128(c);
+        uint256 k = uint256(model.inferences) + n;
+        model.inferences = k > type(uint64).max ? type(uint64).max : uint64(k);
     }
 
     /// @dev Every share's datanet exists (a run of the same datanet is checked once).
@@ -535,7 +541,7 @@ contract LedgerReference is IAttributionLedger {
     // claims and views
 
     function claim(address to) external returns (uint256 amount) {
-        if (to == address(0)) revert BadInput();
+        if (to == address(0) || to == address(this)) revert BadInput();
         amount = _claimable[msg.sender];
         if (amount == 0) return 0;
         _claimable[msg.sender] = 0;

@@ -312,7 +312,8 @@ pub(super) fn record_batch(
 }
 
 pub(super) fn claim(cx: &mut Ctx<'_, '_>, who: Address, c: L::claimCall) -> Res<Bytes> {
-    if c.to.is_zero() {
+    // Paying to the zero address or to a precompile account would strand the funds for ever.
+    if c.to.is_zero() || crate::ADDRESSES.contains(&c.to) {
         return Err(revert(L::BadInput {}));
     }
     let s = slot(Ns::Claimable, address_key(who));

@@ -599,6 +599,19 @@ fn claim_moves_exactly_the_balance_and_runs_no_code() {
     assert_eq!(net.balance(LEDGER_ADDRESS), U256::from(10_000) - owed);
     let ev = L::Claimed::decode_log_data(&out.logs()[0].data).unwrap();
     assert_eq!((ev.account, ev.to, ev.amount), (c, sink, owed));
+    // Claiming to a precompile account would strand the funds: refused.
+    let c2 = share(DATANET, 2, 1).contributor;
+    net.ok_value(
+        ATTESTOR,
+        record(2, vec![share(DATANET, 2, 1)]),
+        U256::from(10_000),
+    );
+    net.sb.fund(c2, U256::from(10u64.pow(18)));
+    for to in crate::ADDRESSES {
+        let out = net.send(c2, L::claimCall { to }, U256::ZERO);
+        assert!(matches!(out.error(), LErr::BadInput(_)), "claim to {to}");
+    }
+    assert!(net.claimable(c2) > U256::ZERO);
     // A second claim moves nothing.
     let again: U256 = net.ok(c, L::claimCall { to: sink });
     assert_eq!(again, U256::ZERO);
