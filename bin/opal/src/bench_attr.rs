@@ -25,7 +25,7 @@ use opal_attribution::{
     genesis::LedgerGenesis,
     layout::{FeeConfig, Role},
     merkle::tree::Tree,
-    sandbox::Sandbox,
+    sandbox::{Sandbox, SplitMix64 as Rng},
     span::ngram_leaf,
 };
 use opal_evm::{
@@ -72,26 +72,6 @@ const CALLER: Address = Address::new([0xca; 20]);
 const ADMIN: Address = Address::new([0xad; 20]);
 const WARMUP: Address = Address::new([0xaa; 20]);
 const BPS: [u16; 4] = [500, 2_000, 500, 7_000];
-
-/// A deterministic generator (splitmix64), so every run measures the same inputs.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn b256(&mut self) -> B256 {
-        let mut b = [0u8; 32];
-        for c in b.chunks_mut(8) {
-            c.copy_from_slice(&self.next().to_be_bytes());
-        }
-        B256::from(b)
-    }
-}
 
 /// Runtime code that CALLs `target` with its own calldata and value, and returns
 /// `(gas the CALL took, success)` as two words.

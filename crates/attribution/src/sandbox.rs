@@ -168,3 +168,50 @@ impl Sandbox {
         Ok(from.create(nonce))
     }
 }
+
+/// A small deterministic generator (splitmix64) for reproducible test and benchmark inputs.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    /// The next 64 random bits (an endless generator, not an `Iterator`).
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    /// 128 random bits.
+    pub fn u128(&mut self) -> u128 {
+        (u128::from(self.next()) << 64) | u128::from(self.next())
+    }
+
+    /// A random word.
+    pub fn b256(&mut self) -> alloy_primitives::B256 {
+        let mut b = [0u8; 32];
+        for c in b.chunks_mut(8) {
+            c.copy_from_slice(&self.next().to_be_bytes());
+        }
+        alloy_primitives::B256::from(b)
+    }
+
+    /// `k` distinct numbers below `n`, ascending.
+    pub fn subset(&mut self, n: usize, k: usize) -> Vec<usize> {
+        let mut all: Vec<usize> = (0..n).collect();
+        for i in 0..k.min(n) {
+            let j = i + self.below((n - i) as u64) as usize;
+            all.swap(i, j);
+        }
+        let mut s = all[..k.min(n)].to_vec();
+        s.sort_unstable();
+        s
+    }
+}

@@ -41,6 +41,7 @@ use opal_attribution::{
     genesis::LedgerGenesis,
     layout::{FeeConfig, Ns, Role, address_key, slot},
     sandbox::Sandbox,
+    sandbox::SplitMix64,
 };
 use proptest::{prelude::*, sample::Index, test_runner::TestRunner};
 use revm::{
@@ -109,33 +110,19 @@ fn is_payable(selector: Option<[u8; 4]>) -> bool {
 }
 
 fn is_view(selector: Option<[u8; 4]>) -> bool {
-    let Some(s) = selector else { return false };
-    [
-        L::claimableCall::SELECTOR,
-        L::getInferenceCall::SELECTOR,
-        L::getDatanetCall::SELECTOR,
-        L::getModelCall::SELECTOR,
-        L::feeConfigCall::SELECTOR,
-        L::roleOfCall::SELECTOR,
-        L::batchNonceCall::SELECTOR,
-    ]
-    .contains(&s)
+    selector.is_some_and(opal_attribution::ledger::is_view)
 }
 
 /// A deterministic generator (splitmix64) that expands a proptest-chosen seed into field values.
-struct Gen(u64);
+struct Gen(SplitMix64);
 
 impl Gen {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next()
     }
 
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.0.below(n)
     }
 
     fn pct(&mut self, p: u64) -> bool {
@@ -143,15 +130,11 @@ impl Gen {
     }
 
     fn u128(&mut self) -> u128 {
-        (u128::from(self.next()) << 64) | u128::from(self.next())
+        self.0.u128()
     }
 
     fn b256(&mut self) -> B256 {
-        let mut b = [0u8; 32];
-        for c in b.chunks_mut(8) {
-            c.copy_from_slice(&self.next().to_be_bytes());
-        }
-        B256::from(b)
+        self.0.b256()
     }
 
     fn pick<T: Copy>(&mut self, from: &[T]) -> T {
@@ -431,7 +414,7 @@ const VALID_CALLS: u8 = 15;
 
 /// A valid encoding of one of the ledger's calls, with fields from `seed`.
 fn build_valid(call: u8, size: usize, seed: u64, sb: &Sandbox, sender: Address) -> Built {
-    let mut g = Gen(seed);
+    let mut g = Gen(SplitMix64(seed));
     let data = |c: Vec<u8>| Built {
         data: c,
         exact: U256::ZERO,
@@ -605,7 +588,7 @@ const BIG_KINDS: u8 = 6;
 /// 4. 2,048 inferences without shares (at the inference cap);
 /// 5. 16,384 shares over 100 contributors (at the share cap).
 fn build_big(kind: u8, seed: u64, sb: &Sandbox, sender: Address) -> Built {
-    let mut g = Gen(seed);
+    let mut g = Gen(SplitMix64(seed));
     let (n, per, distinct) = match kind {
         0 => (2_049, 0, false),
         1 => (257, 64, false),
@@ -814,7 +797,7 @@ fn setup() -> World {
         gas,
     );
     let counts = [3usize, 0, 5, 2];
-    let mut g = Gen(0x5e7);
+    let mut g = Gen(SplitMix64(0x5e7));
     let built = batch_call(&mut g, &w.sb, ATTESTOR2, &counts, None);
     w.send(ATTESTOR2, built.data, built.exact, gas);
     assert_eq!(
@@ -1204,7 +1187,7 @@ const PURE_SELECTORS: [[u8; 4]; 4] = [
 
 /// A valid encoding of a pure precompile's call with random fields from `seed`.
 fn pure_valid(kind: u8, size: usize, seed: u64) -> Vec<u8> {
-    let mut g = Gen(seed);
+    let mut g = Gen(SplitMix64(seed));
     match kind {
         0 => IFeeSplit::splitCall {
             fee: U256::from(g.fee()),

@@ -31,6 +31,7 @@ use opal_attribution::{
     layout::{FeeConfig, Role},
     merkle::{contribution_leaf, tree::Tree},
     sandbox::Sandbox,
+    sandbox::SplitMix64 as Rng,
     span::ngram_leaf,
 };
 use revm::{
@@ -58,47 +59,6 @@ fn init_code(name: &str) -> Bytes {
         .expect("bytecode")
         .parse()
         .expect("hex")
-}
-
-/// A deterministic generator (splitmix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn u128(&mut self) -> u128 {
-        (u128::from(self.next()) << 64) | u128::from(self.next())
-    }
-
-    fn b256(&mut self) -> B256 {
-        let mut b = [0u8; 32];
-        for c in b.chunks_mut(8) {
-            c.copy_from_slice(&self.next().to_be_bytes());
-        }
-        B256::from(b)
-    }
-
-    /// `k` distinct numbers below `n`, ascending.
-    fn subset(&mut self, n: usize, k: usize) -> Vec<usize> {
-        let mut all: Vec<usize> = (0..n).collect();
-        for i in 0..k.min(n) {
-            let j = i + self.below((n - i) as u64) as usize;
-            all.swap(i, j);
-        }
-        let mut s = all[..k.min(n)].to_vec();
-        s.sort_unstable();
-        s
-    }
 }
 
 /// How a call ended, with what it returned.

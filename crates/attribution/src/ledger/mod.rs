@@ -41,11 +41,13 @@ pub(crate) fn revert<E: SolError>(e: E) -> Stop {
     Stop::Revert(Bytes::from(e.abi_encode()))
 }
 
-fn is_payable(selector: [u8; 4]) -> bool {
+/// Whether a ledger selector accepts value (`recordInference`, `recordBatch`).
+pub fn is_payable(selector: [u8; 4]) -> bool {
     selector == L::recordInferenceCall::SELECTOR || selector == L::recordBatchCall::SELECTOR
 }
 
-fn is_view(selector: [u8; 4]) -> bool {
+/// Whether a ledger selector is a view (allowed under STATICCALL).
+pub fn is_view(selector: [u8; 4]) -> bool {
     [
         L::claimableCall::SELECTOR,
         L::getInferenceCall::SELECTOR,
