@@ -13,8 +13,8 @@ mod install;
 pub mod layout;
 pub mod ledger;
 pub mod merkle;
-pub mod sandbox;
 pub mod precompiles;
+pub mod sandbox;
 pub mod span;
 
 pub use install::{ADDRESSES, install};
