@@ -1,24 +1,28 @@
-//! Indexing one block: decode the ledger's logs from the receipts and turn them into rows and
-//! totals, all through the block's [`Journal`].
+//! Indexing one block: decode the ledger's logs from the receipts and turn them into rows of the
+//! block and updated records, all through the block's [`Journal`]; and unwinding it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    hash::Hash,
+};
 
 use alloy::{
     consensus::Transaction as _,
     sol_types::{SolCall, SolEventInterface},
 };
-use alloy_primitives::{Address, B256, BloomInput, U256, keccak256};
+use alloy_primitives::{Address, B256, BloomInput, U256, keccak256, map::HashMap};
 use alloy_rlp::Decodable;
 use op_alloy::consensus::{OpReceiptEnvelope, OpTxEnvelope};
 use opal_storage::{BlockRecord, StoreError};
-use redb::WriteTransaction;
+use redb::{ReadableTable, WriteTransaction};
 use tracing::warn;
 
 use super::{
-    kv::{Journal, Tbl},
+    kv::{self, Db, Journal, Tbl, corrupt},
     rows::{
-        AccountTotals, AttributionRef, BatchRow, ClaimRow, CreditKind, CreditRow, Cursor,
-        DatanetRow, InferenceRow, ModelRow, Totals, TxRef, decode_fee_config, encode_fee_config,
+        AccountTotals, AttributionRef, BatchRow, CREDIT_LEN, ClaimRow, CreditKind, CreditRow,
+        Cursor, DatanetRow, INFERENCE_LEN, InferenceRow, ModelRow, Totals, TxRef,
+        decode_fee_config, encode_fee_config,
     },
 };
 use crate::{
@@ -104,7 +108,17 @@ pub(crate) fn index_block(
         txn,
         fee,
         block: n,
-        timestamp: block.header.timestamp,
+        day: day_of(block.header.timestamp).to_be_bytes(),
+        credited: Vec::new(),
+        credit_totals: CreditTotals::default(),
+        accounts: Cached::new(Tbl::Accounts),
+        account_datanet: Cached::new(Tbl::AccountDatanet),
+        account_model: Cached::new(Tbl::AccountModel),
+        account_day: Cached::new(Tbl::AccountDay),
+        datanet_contributor: Cached::new(Tbl::DatanetContributor),
+        models: Cached::new(Tbl::Models),
+        datanets: Cached::new(Tbl::Datanets),
+        days: Cached::new(Tbl::Days),
     };
     // The header's bloom says whether any receipt has a log from the ledger; most blocks have
     // none and are not decoded at all.
@@ -117,6 +131,19 @@ pub(crate) fn index_block(
     } else {
         (vec![], vec![])
     };
+    // Room for the rows of the batches sent to the ledger, so the buffers are not regrown: a
+    // batch's calldata takes 96 bytes per inference and per share, which make at most 4 and 1
+    // credit rows.
+    let mut calldata = 0;
+    for t in &txs {
+        if t.to() == Some(LEDGER_ADDRESS) {
+            calldata += t.input().len();
+        }
+    }
+    let (credits, inferences) = (calldata / 24, calldata / 96);
+    bx.j.reserve(Tbl::Credits, credits, credits * CREDIT_LEN);
+    bx.j.reserve(Tbl::Inferences, 2 * inferences, inferences * INFERENCE_LEN);
+    bx.credited.reserve(credits);
     let mut log_index = 0u32;
     for (i, receipt) in receipts.iter().enumerate() {
         let logs = receipt.logs();
@@ -151,8 +178,271 @@ pub(crate) fn index_block(
     }
     let mut tip = n.to_be_bytes().to_vec();
     tip.extend_from_slice(block.hash.as_slice());
-    bx.j.put(Tbl::Meta, TIP, &tip);
-    bx.j.flush()
+    let mut j = bx.finish()?;
+    j.put(Tbl::Meta, TIP, &tip);
+    j.flush()
+}
+
+/// Removes what [`index_block`] wrote for block `n`: its rows (by the block's key ranges, and the
+/// keys recomputed from them), then the keys it updated in place (from the undo log).
+pub(crate) fn unwind_block(txn: &WriteTransaction, n: u64) -> Result<(), StoreError> {
+    let mut keys: BTreeMap<Tbl, Vec<Vec<u8>>> = BTreeMap::new();
+    let (lo, hi) = (
+        Cursor::block_start(n).to_bytes(),
+        Cursor::block_end(n).to_bytes(),
+    );
+    {
+        let credits = txn.open_table(Tbl::Credits.def()).db()?;
+        let mut credited = Vec::new();
+        for e in credits.range(lo.as_slice()..=hi.as_slice()).db()? {
+            let (k, v) = e.db()?;
+            let ck: [u8; 16] = k
+                .value()
+                .try_into()
+                .map_err(|_| corrupt(Tbl::Credits, "bad cursor key"))?;
+            credited.push(CreditRef::new(ck, &CreditRow::decode(v.value())?));
+        }
+        credit_index(n, &mut credited, |t, key, _| {
+            keys.entry(t).or_default().push(key.concat())
+        });
+    }
+    kv::delete_range(txn, Tbl::Credits, &lo, &hi)?;
+    let (lo, hi) = (&lo[..12], &hi[..12]);
+    {
+        let events = txn.open_table(Tbl::Events.def()).db()?;
+        for e in events.range(lo..=hi).db()? {
+            let (k, v) = e.db()?;
+            let log = Cursor::from_bytes(&[k.value(), &[0; 4]].concat())
+                .ok_or_else(|| corrupt(Tbl::Events, "bad key"))?
+                .log;
+            for (i, id) in AttributionRef::decode_rows(v.value())?
+                .into_iter()
+                .enumerate()
+            {
+                let at = Cursor {
+                    block: n,
+                    log,
+                    sub: i as u32,
+                };
+                keys.entry(Tbl::Inferences)
+                    .or_default()
+                    .push([id.as_slice(), &at.to_bytes(), &[RECORD]].concat());
+            }
+        }
+    }
+    kv::delete_range(txn, Tbl::Events, lo, hi)?;
+    kv::delete_range(txn, Tbl::Claims, lo, hi)?;
+    for (t, mut k) in keys {
+        kv::delete_keys(txn, t, &mut k)?;
+    }
+    kv::unwind_changes(txn, n)
+}
+
+/// The tag of an inference record in [`Tbl::Inferences`].
+pub(crate) const RECORD: u8 = 0;
+/// The tag of a run of an inference's credit rows in [`Tbl::Inferences`].
+pub(crate) const RUN: u8 = 1;
+
+/// What the secondary tables hold of a credit row.
+struct CreditRef {
+    ck: [u8; 16],
+    recipient: Address,
+    model: B256,
+    datanet: Option<B256>,
+    inference: Option<B256>,
+}
+
+impl CreditRef {
+    fn new(ck: [u8; 16], row: &CreditRow) -> Self {
+        Self {
+            ck,
+            recipient: row.recipient,
+            model: row.model,
+            datanet: row.datanet,
+            inference: row.inference,
+        }
+    }
+}
+
+/// The secondary entries of a block's credit rows: for each recipient, datanet and model
+/// credited, the block's posting list (`prefix ‖ block → (log ‖ sub)…`, ascending), and for each
+/// inference its runs of consecutive rows (`id ‖ first cursor ‖ RUN → last cursor`), as
+/// `f(table, key parts, value)`. Written at the end of the block, recomputed from the block's
+/// rows on unwind.
+fn credit_index(block: u64, rows: &mut [CreditRef], mut f: impl FnMut(Tbl, &[&[u8]], &[u8])) {
+    rows.sort_unstable_by_key(|r| r.ck);
+    let b = block.to_be_bytes();
+    postings(
+        rows,
+        |r| Some(r.recipient.0.0),
+        |k, v| f(Tbl::ByRecipient, &[&k, &b], v),
+    );
+    postings(
+        rows,
+        |r| r.datanet.map(|d| d.0),
+        |k, v| f(Tbl::ByDatanet, &[&k, &b], v),
+    );
+    postings(
+        rows,
+        |r| Some(r.model.0),
+        |k, v| f(Tbl::ByModel, &[&k, &b], v),
+    );
+    let mut run: Option<(B256, [u8; 16], [u8; 16])> = None;
+    for r in rows.iter() {
+        match (&mut run, r.inference) {
+            (Some((id, _, last)), Some(i)) if *id == i => *last = r.ck,
+            _ => {
+                if let Some((id, first, last)) = run.take() {
+                    f(Tbl::Inferences, &[id.as_slice(), &first, &[RUN]], &last);
+                }
+                run = r.inference.map(|i| (i, r.ck, r.ck));
+            }
+        }
+    }
+    if let Some((id, first, last)) = run {
+        f(Tbl::Inferences, &[id.as_slice(), &first, &[RUN]], &last);
+    }
+}
+
+/// Groups rows (in cursor order) by `key`, calling `emit(key, log ‖ sub of each row)` in key
+/// order.
+fn postings<const N: usize>(
+    rows: &[CreditRef],
+    key: impl Fn(&CreditRef) -> Option<[u8; N]>,
+    mut emit: impl FnMut([u8; N], &[u8]),
+) {
+    let mut v: Vec<([u8; N], [u8; 8])> = rows
+        .iter()
+        .filter_map(|r| {
+            key(r).map(|k| {
+                let mut p = [0u8; 8];
+                p.copy_from_slice(&r.ck[8..]);
+                (k, p)
+            })
+        })
+        .collect();
+    v.sort_unstable();
+    let mut list = Vec::new();
+    for group in v.chunk_by(|a, b| a.0 == b.0) {
+        list.clear();
+        for (_, p) in group {
+            list.extend_from_slice(p);
+        }
+        emit(group[0].0, &list);
+    }
+}
+
+/// A record updated in place, decoded once per block.
+trait Record: Copy + Default {
+    fn decode(b: &[u8], t: Tbl) -> Result<Self, StoreError>;
+    fn encode(&self) -> Vec<u8>;
+}
+
+impl Record for Totals {
+    fn decode(b: &[u8], t: Tbl) -> Result<Self, StoreError> {
+        Totals::decode(b, t)
+    }
+    fn encode(&self) -> Vec<u8> {
+        Totals::encode(self)
+    }
+}
+
+impl Record for AccountTotals {
+    fn decode(b: &[u8], _: Tbl) -> Result<Self, StoreError> {
+        AccountTotals::decode(b)
+    }
+    fn encode(&self) -> Vec<u8> {
+        AccountTotals::encode(self)
+    }
+}
+
+impl Record for ModelRow {
+    fn decode(b: &[u8], _: Tbl) -> Result<Self, StoreError> {
+        ModelRow::decode(b)
+    }
+    fn encode(&self) -> Vec<u8> {
+        ModelRow::encode(self)
+    }
+}
+
+impl Record for DatanetRow {
+    fn decode(b: &[u8], _: Tbl) -> Result<Self, StoreError> {
+        DatanetRow::decode(b)
+    }
+    fn encode(&self) -> Vec<u8> {
+        DatanetRow::encode(self)
+    }
+}
+
+/// A record as read before the block (its bytes and decoded) and as the block leaves it.
+struct Slot<V> {
+    stored: Option<Vec<u8>>,
+    before: V,
+    value: V,
+    changed: bool,
+}
+
+/// The records of one table the block reads or updates, each read from the store once and
+/// written to the journal once, at the end of the block, if the block changed it.
+struct Cached<K, V> {
+    t: Tbl,
+    map: HashMap<K, Slot<V>>,
+}
+
+impl<K: AsRef<[u8]> + Hash + Eq + Copy, V: Record> Cached<K, V> {
+    fn new(t: Tbl) -> Self {
+        Self {
+            t,
+            map: HashMap::default(),
+        }
+    }
+
+    fn slot(&mut self, j: &Journal<'_>, k: K) -> Result<&mut Slot<V>, StoreError> {
+        use alloy_primitives::map::hash_map::Entry;
+        Ok(match self.map.entry(k) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let stored = j.stored(self.t, k.as_ref())?;
+                let before = match &stored {
+                    Some(b) => V::decode(b, self.t)?,
+                    None => V::default(),
+                };
+                e.insert(Slot {
+                    stored,
+                    before,
+                    value: before,
+                    changed: false,
+                })
+            }
+        })
+    }
+
+    fn get(&mut self, j: &Journal<'_>, k: K) -> Result<V, StoreError> {
+        Ok(self.slot(j, k)?.value)
+    }
+
+    fn get_mut(&mut self, j: &Journal<'_>, k: K) -> Result<&mut V, StoreError> {
+        let s = self.slot(j, k)?;
+        s.changed = true;
+        Ok(&mut s.value)
+    }
+
+    /// Writes the records the block changed.
+    fn write(self, j: &mut Journal<'_>) {
+        for (k, s) in self.map {
+            if s.changed {
+                j.put_read(self.t, k.as_ref(), s.stored, s.value.encode());
+            }
+        }
+    }
+}
+
+/// `a ‖ b` as an array.
+fn key<const N: usize>(a: &[u8], b: &[u8]) -> [u8; N] {
+    let mut k = [0u8; N];
+    k[..a.len()].copy_from_slice(a);
+    k[a.len()..].copy_from_slice(b);
+    k
 }
 
 /// A per-share credit derived for a batch.
@@ -173,19 +463,119 @@ struct NewCredit {
     datanet: Option<B256>,
 }
 
+/// What a block's credits add to totals, summed per key as the credits come and added to the
+/// stored records once at the end of the block (the sum of saturating additions of amounts, all
+/// non-negative, is the same in any grouping and order).
+#[derive(Default)]
+struct CreditTotals {
+    /// recipient ‖ model → every credit (to [`Tbl::Accounts`], [`Tbl::AccountModel`],
+    /// [`Tbl::AccountDay`]).
+    by_model: HashMap<[u8; 52], Totals>,
+    /// recipient ‖ datanet (zero: none) → every credit (to [`Tbl::AccountDatanet`]) and the
+    /// contributor credits of that datanet (to [`Tbl::DatanetContributor`] and
+    /// [`Tbl::Datanets`]).
+    by_datanet: HashMap<[u8; 52], (Totals, Totals)>,
+    /// model → contributor credits and the model pool (to [`Tbl::Models`]).
+    models: HashMap<[u8; 32], (Totals, U256)>,
+}
+
 struct BlockIndexing<'t> {
     j: Journal<'t>,
     txn: &'t WriteTransaction,
     fee: FeeConfig,
     block: u64,
-    timestamp: u64,
+    /// The UTC day of the block, big-endian.
+    day: [u8; 4],
+    /// Every credit row of the block, for its secondary entries.
+    credited: Vec<CreditRef>,
+    /// What the block's credits add to totals.
+    credit_totals: CreditTotals,
+    accounts: Cached<[u8; 20], AccountTotals>,
+    account_datanet: Cached<[u8; 52], Totals>,
+    account_model: Cached<[u8; 52], Totals>,
+    account_day: Cached<[u8; 24], Totals>,
+    datanet_contributor: Cached<[u8; 52], Totals>,
+    models: Cached<[u8; 32], ModelRow>,
+    datanets: Cached<[u8; 32], DatanetRow>,
+    days: Cached<[u8; 4], Totals>,
 }
 
-fn cat(parts: &[&[u8]]) -> Vec<u8> {
-    parts.concat()
-}
+impl<'t> BlockIndexing<'t> {
+    /// Adds the block's credits to the totals, writes the records the block changed to its
+    /// journal with the rank moves of the contributors it credited and the secondary entries of
+    /// its credit rows, and returns the journal.
+    fn finish(mut self) -> Result<Journal<'t>, StoreError> {
+        let CreditTotals {
+            by_model,
+            by_datanet,
+            models,
+        } = std::mem::take(&mut self.credit_totals);
+        for (k, t) in by_model {
+            let r: [u8; 20] = key(&k[..20], &[]);
+            self.accounts.get_mut(&self.j, r)?.credited.merge(t);
+            self.account_model.get_mut(&self.j, k)?.merge(t);
+            self.account_day
+                .get_mut(&self.j, key(&r, &self.day))?
+                .merge(t);
+        }
+        for (k, (all, contributors)) in by_datanet {
+            self.account_datanet.get_mut(&self.j, k)?.merge(all);
+            if contributors.count == 0 {
+                continue;
+            }
+            let (r, d) = (&k[..20], &k[20..]);
+            let t = self.datanet_contributor.get_mut(&self.j, key(d, r))?;
+            let first = t.count == 0;
+            t.merge(contributors);
+            let row = self.datanets.get_mut(&self.j, key(d, &[]))?;
+            row.contributors += u64::from(first);
+            row.credits.merge(contributors);
+        }
+        for (m, (contributors, pool)) in models {
+            let row = self.models.get_mut(&self.j, m)?;
+            row.contributor_credits.merge(contributors);
+            row.model_pool = row.model_pool.saturating_add(pool);
+        }
+        let mut j = self.j;
+        credit_index(self.block, &mut self.credited, |t, key, value| {
+            j.add_row(t, key, |v| v.extend_from_slice(value))
+        });
+        for (k, s) in &self.datanet_contributor.map {
+            if !s.changed {
+                continue;
+            }
+            // A contributor credited before has exactly one rank key, at its amount then.
+            let ranked = s.before.count != 0;
+            if ranked && s.before.amount == s.value.amount {
+                continue;
+            }
+            let d = B256::from_slice(&k[..32]);
+            let c = Address::from_slice(&k[32..]);
+            if ranked {
+                j.del_read(
+                    Tbl::DatanetRank,
+                    &rank_key(d, s.before.amount, c),
+                    Some(vec![]),
+                );
+            }
+            j.put_read(
+                Tbl::DatanetRank,
+                &rank_key(d, s.value.amount, c),
+                None,
+                vec![],
+            );
+        }
+        self.accounts.write(&mut j);
+        self.account_datanet.write(&mut j);
+        self.account_model.write(&mut j);
+        self.account_day.write(&mut j);
+        self.datanet_contributor.write(&mut j);
+        self.models.write(&mut j);
+        self.datanets.write(&mut j);
+        self.days.write(&mut j);
+        Ok(j)
+    }
 
-impl BlockIndexing<'_> {
     fn transaction(
         &mut self,
         tx: TxRef,
@@ -210,29 +600,24 @@ impl BlockIndexing<'_> {
         for (log, ev) in events {
             match ev {
                 Ev::ModelRegistered(e) => {
-                    let mut m = self.model(e.modelId)?;
+                    let m = self.models.get_mut(&self.j, e.modelId.0)?;
                     m.owner = Some(e.owner);
                     m.payout = e.payout;
                     m.tokenizer_id = e.tokenizerId;
                     m.registered_block = Some(self.block);
-                    self.j.put(Tbl::Models, e.modelId.as_slice(), &m.encode());
                 }
                 Ev::DatanetRegistered(e) => {
-                    let mut d = self.datanet(e.datanetId)?;
+                    let d = self.datanets.get_mut(&self.j, e.datanetId.0)?;
                     d.owner = Some(e.owner);
                     d.registered_block = Some(self.block);
-                    self.j
-                        .put(Tbl::Datanets, e.datanetId.as_slice(), &d.encode());
                 }
                 Ev::DatanetUpdated(e) => {
-                    let mut d = self.datanet(e.datanetId)?;
+                    let d = self.datanets.get_mut(&self.j, e.datanetId.0)?;
                     d.version = e.version;
                     d.contribution_root = e.contributionRoot;
                     d.fingerprint_root = e.fingerprintRoot;
                     d.updated_block = Some(self.block);
                     d.updates += 1;
-                    self.j
-                        .put(Tbl::Datanets, e.datanetId.as_slice(), &d.encode());
                 }
                 Ev::FeeConfigSet(e) => {
                     self.fee = FeeConfig {
@@ -258,11 +643,15 @@ impl BlockIndexing<'_> {
                         amount: e.amount,
                         tx,
                     };
-                    let key = cat(&[&self.block.to_be_bytes(), &log.to_be_bytes()]);
-                    self.j.put(Tbl::Claims, &key, &row.encode());
-                    let mut a = self.account(e.account)?;
-                    a.claimed.add(e.amount);
-                    self.j.put(Tbl::Accounts, e.account.as_slice(), &a.encode());
+                    self.j.add_row(
+                        Tbl::Claims,
+                        &[&self.block.to_be_bytes(), &log.to_be_bytes()],
+                        |v| row.encode_into(v),
+                    );
+                    self.accounts
+                        .get_mut(&self.j, e.account.0.0)?
+                        .claimed
+                        .add(e.amount);
                 }
                 Ev::ShareCredited(_) | Ev::BatchCredited(_) | Ev::RoleSet(_) => {}
             }
@@ -404,18 +793,16 @@ impl BlockIndexing<'_> {
             shares: shares.len() as u32,
             tx,
         };
-        self.j.put(
+        self.j.add_row(
             Tbl::Inferences,
-            &cat(&[e.inferenceId.as_slice(), &at.to_bytes()]),
-            &row.encode(),
+            &[e.inferenceId.as_slice(), &at.to_bytes(), &[RECORD]],
+            |v| row.encode_into(v),
         );
         self.model_inferences(model, 1, e.fee)?;
         for d in datanets {
-            let mut row = self.datanet(d)?;
-            row.inferences += 1;
-            self.j.put(Tbl::Datanets, d.as_slice(), &row.encode());
+            self.datanets.get_mut(&self.j, d.0)?.inferences += 1;
         }
-        self.attribution(log, AttributionRef::Inference(e.inferenceId), e.fee, 1)
+        self.attribution(log, AttributionRef::Inference(e.inferenceId), &[], e.fee, 1)
     }
 
     fn batch(
@@ -439,8 +826,10 @@ impl BlockIndexing<'_> {
         }
         let payout = self.payout(e.modelId)?;
         let derived = derive_batch(body, e.batchHash, &self.fee, payout, &emitted);
+        let mut ids = Vec::with_capacity(derived.as_ref().map_or(0, |d| d.inferences.len()));
         if let Some(d) = &derived {
             for (i, (id, fee, shares)) in d.inferences.iter().enumerate() {
+                ids.push(*id);
                 let row = InferenceRow {
                     model: e.modelId,
                     attestor: e.attestor,
@@ -454,10 +843,10 @@ impl BlockIndexing<'_> {
                     sub: i as u32,
                     ..at
                 };
-                self.j.put(
+                self.j.add_row(
                     Tbl::Inferences,
-                    &cat(&[id.as_slice(), &key.to_bytes()]),
-                    &row.encode(),
+                    &[id.as_slice(), &key.to_bytes(), &[RECORD]],
+                    |v| row.encode_into(v),
                 );
             }
         }
@@ -487,9 +876,7 @@ impl BlockIndexing<'_> {
                     }
                 }
                 for (dn, c) in counts {
-                    let mut row = self.datanet(dn)?;
-                    row.inferences += c;
-                    self.j.put(Tbl::Datanets, dn.as_slice(), &row.encode());
+                    self.datanets.get_mut(&self.j, dn.0)?.inferences += c;
                 }
             }
             other => {
@@ -536,46 +923,49 @@ impl BlockIndexing<'_> {
         self.attribution(
             log,
             AttributionRef::Batch(e.batchHash),
+            &ids,
             e.totalFee,
             u64::from(e.inferences),
         )
     }
 
-    /// Records the attribution event of a block and the day's totals.
+    /// Records the attribution event of a block (with the ids of the inference rows a batch
+    /// wrote) and the day's totals.
     fn attribution(
         &mut self,
         log: u32,
         r: AttributionRef,
+        batch_rows: &[B256],
         fee: U256,
         inferences: u64,
     ) -> Result<(), StoreError> {
-        self.j.put(
+        self.j.add_row(
             Tbl::Events,
-            &cat(&[&self.block.to_be_bytes(), &log.to_be_bytes()]),
-            &r.encode(),
+            &[&self.block.to_be_bytes(), &log.to_be_bytes()],
+            |v| r.encode_into(batch_rows, v),
         );
-        let day = day_of(self.timestamp).to_be_bytes();
-        let mut t = self.totals(Tbl::Days, &day)?;
+        let t = self.days.get_mut(&self.j, self.day)?;
         t.amount = t.amount.saturating_add(fee);
         t.count += inferences;
-        self.j.put(Tbl::Days, &day, &t.encode());
         Ok(())
     }
 
     fn model_inferences(&mut self, model: B256, n: u64, fees: U256) -> Result<(), StoreError> {
-        let mut m = self.model(model)?;
-        if m.payout.is_zero() {
-            m.payout = self.payout(model)?;
-        }
+        let payout = match self.models.get(&self.j, model.0)?.payout {
+            p if p.is_zero() => self.payout(model)?,
+            p => p,
+        };
+        let m = self.models.get_mut(&self.j, model.0)?;
+        m.payout = payout;
         m.inferences += n;
         m.fees = m.fees.saturating_add(fees);
         m.first_block.get_or_insert(self.block);
         m.last_block = Some(self.block);
-        self.j.put(Tbl::Models, model.as_slice(), &m.encode());
         Ok(())
     }
 
-    /// Writes one credit row, its secondary keys and every total it moves.
+    /// Adds one credit row; its secondary entries and what it adds to totals are written at the
+    /// end of the block (see [`Self::finish`]).
     fn credit(
         &mut self,
         cursor: Cursor,
@@ -595,104 +985,35 @@ impl BlockIndexing<'_> {
             datanet: c.datanet,
             tx,
         };
-        self.j.put(Tbl::Credits, &ck, &row.encode());
-        self.j
-            .put(Tbl::ByRecipient, &cat(&[c.recipient.as_slice(), &ck]), &[]);
-        self.j
-            .put(Tbl::ByModel, &cat(&[model.as_slice(), &ck]), &[]);
-        if let Some(d) = c.datanet {
-            self.j.put(Tbl::ByDatanet, &cat(&[d.as_slice(), &ck]), &[]);
-        }
-        if let Some(i) = c.inference {
-            self.j
-                .put(Tbl::ByInference, &cat(&[i.as_slice(), &ck]), &[]);
-        }
-        let mut a = self.account(c.recipient)?;
-        a.credited.add(c.amount);
-        self.j
-            .put(Tbl::Accounts, c.recipient.as_slice(), &a.encode());
+        self.j.add_row(Tbl::Credits, &[&ck], |v| row.encode_into(v));
+        self.credited.push(CreditRef::new(ck, &row));
+        let r = c.recipient.as_slice();
+        let t = &mut self.credit_totals;
+        t.by_model
+            .entry(key(r, model.as_slice()))
+            .or_default()
+            .add(c.amount);
         let dn = c.datanet.unwrap_or_default();
-        for (t, key) in [
-            (
-                Tbl::AccountDatanet,
-                cat(&[c.recipient.as_slice(), dn.as_slice()]),
-            ),
-            (
-                Tbl::AccountModel,
-                cat(&[c.recipient.as_slice(), model.as_slice()]),
-            ),
-            (
-                Tbl::AccountDay,
-                cat(&[
-                    c.recipient.as_slice(),
-                    &day_of(self.timestamp).to_be_bytes(),
-                ]),
-            ),
-        ] {
-            let mut tot = self.totals(t, &key)?;
-            tot.add(c.amount);
-            self.j.put(t, &key, &tot.encode());
-        }
+        let (all, contributors) = t.by_datanet.entry(key(r, dn.as_slice())).or_default();
+        all.add(c.amount);
         match (c.kind, c.datanet) {
-            (CreditKind::Contributor, Some(d)) => {
-                let key = cat(&[d.as_slice(), c.recipient.as_slice()]);
-                let old = self.totals(Tbl::DatanetContributor, &key)?;
-                let mut new = old;
-                new.add(c.amount);
-                self.j.put(Tbl::DatanetContributor, &key, &new.encode());
-                let mut row = self.datanet(d)?;
-                if old.count == 0 {
-                    row.contributors += 1;
-                } else {
-                    self.j
-                        .del(Tbl::DatanetRank, &rank_key(d, old.amount, c.recipient));
-                }
-                self.j
-                    .put(Tbl::DatanetRank, &rank_key(d, new.amount, c.recipient), &[]);
-                row.credits.add(c.amount);
-                self.j.put(Tbl::Datanets, d.as_slice(), &row.encode());
-                let mut m = self.model(model)?;
-                m.contributor_credits.add(c.amount);
-                self.j.put(Tbl::Models, model.as_slice(), &m.encode());
+            (CreditKind::Contributor, Some(_)) => {
+                contributors.add(c.amount);
+                t.models.entry(model.0).or_default().0.add(c.amount);
             }
             (CreditKind::Model, _) => {
-                let mut m = self.model(model)?;
-                m.model_pool = m.model_pool.saturating_add(c.amount);
-                self.j.put(Tbl::Models, model.as_slice(), &m.encode());
+                let pool = &mut t.models.entry(model.0).or_default().1;
+                *pool = pool.saturating_add(c.amount);
             }
             _ => {}
         }
         Ok(())
     }
 
-    fn totals(&self, t: Tbl, key: &[u8]) -> Result<Totals, StoreError> {
-        self.j
-            .get(t, key)?
-            .map_or(Ok(Totals::default()), |v| Totals::decode(&v, t))
-    }
-
-    fn account(&self, a: Address) -> Result<AccountTotals, StoreError> {
-        self.j
-            .get(Tbl::Accounts, a.as_slice())?
-            .map_or(Ok(AccountTotals::default()), |v| AccountTotals::decode(&v))
-    }
-
-    fn model(&self, id: B256) -> Result<ModelRow, StoreError> {
-        self.j
-            .get(Tbl::Models, id.as_slice())?
-            .map_or(Ok(ModelRow::default()), |v| ModelRow::decode(&v))
-    }
-
-    fn datanet(&self, id: B256) -> Result<DatanetRow, StoreError> {
-        self.j
-            .get(Tbl::Datanets, id.as_slice())?
-            .map_or(Ok(DatanetRow::default()), |v| DatanetRow::decode(&v))
-    }
-
     /// The model's payout address: from its `ModelRegistered`, or from the ledger state for a
     /// model registered in genesis (payouts never change).
-    fn payout(&self, model: B256) -> Result<Address, StoreError> {
-        let m = self.model(model)?;
+    fn payout(&mut self, model: B256) -> Result<Address, StoreError> {
+        let m = self.models.get(&self.j, model.0)?;
         if !m.payout.is_zero() {
             return Ok(m.payout);
         }
@@ -703,11 +1024,12 @@ impl BlockIndexing<'_> {
 
 /// `datanet ‖ amount ‖ contributor`: contributors of a datanet in amount order.
 pub(crate) fn rank_key(datanet: B256, amount: U256, contributor: Address) -> Vec<u8> {
-    cat(&[
+    [
         datanet.as_slice(),
         &amount.to_be_bytes::<32>(),
         contributor.as_slice(),
-    ])
+    ]
+    .concat()
 }
 
 /// Re-derives a batch's per-share credits from the transaction's calldata when the

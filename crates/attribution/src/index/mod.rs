@@ -5,7 +5,8 @@
 //! What it keeps:
 //! - inferences (id → block, transaction, log, model, attestor, fee, record hash or batch hash);
 //! - one credit row per share and per pool credited, keyed by a stable [`Cursor`]
-//!   `(block, log index, row)`, with secondary keys by recipient, datanet, model and inference;
+//!   `(block, log index, row)`; per recipient, datanet and model, one posting list per block of
+//!   the cursors of its credits; per inference, the runs of consecutive credit rows it made;
 //! - totals per account (credited, claimed), per account and datanet / model / UTC day, per
 //!   datanet and contributor (with a rank by amount), per model, per day;
 //! - models and datanets as registered and updated, claims, batches.
@@ -19,8 +20,12 @@
 //! hash, re-splits every inference, and keeps per-share rows if their per-recipient sums equal
 //! the logged totals; otherwise it keeps the logged totals (datanet unknown) and warns.
 //!
-//! Writes go through a journal with an undo log per block, so unwinding restores every row and
-//! total exactly.
+//! A block's writes go through a journal (see `kv`): the rows it adds have keys that embed the
+//! block (a cursor, or the block number), are written table by table in key order without undo
+//! entries, and are deleted on unwind by the block's key range or by keys recomputed from its
+//! credit and attribution rows; the records it updates in place (totals, registry records,
+//! ranks, batches, the fee config, the tip) are read and decoded once per block, written once,
+//! and carry an undo entry each. Unwinding restores every table byte for byte.
 
 mod apply;
 mod kv;
@@ -103,6 +108,6 @@ impl BlockIndexer for AttributionIndex {
                 "attribution index: unwinding block {number} but its tip is {tip:?}"
             )));
         }
-        kv::unwind(txn, number)
+        apply::unwind_block(txn, number)
     }
 }

@@ -6,7 +6,7 @@ use opal_storage::StoreError;
 use redb::ReadTransaction;
 
 use super::{
-    apply::{FEE, TIP, decode_tip},
+    apply::{FEE, RECORD, RUN, TIP, decode_tip},
     kv::{Db, Tbl, open_read},
     rows::{
         AccountTotals, AttributionRef, BatchRow, CreditRow, Cursor, DatanetRow, InferenceRow,
@@ -63,15 +63,6 @@ fn credit_row(
 /// Lists credits matching `f` in chain order, one page at a time.
 pub fn credits(txn: &ReadTransaction, f: &CreditFilter) -> Result<Page, StoreError> {
     let credits = open_read(txn, Tbl::Credits)?;
-    let (table, prefix): (Tbl, Vec<u8>) = if let Some(a) = f.contributor {
-        (Tbl::ByRecipient, a.to_vec())
-    } else if let Some(d) = f.datanet {
-        (Tbl::ByDatanet, d.to_vec())
-    } else if let Some(m) = f.model {
-        (Tbl::ByModel, m.to_vec())
-    } else {
-        (Tbl::Credits, vec![])
-    };
     let start = f
         .cursor
         .unwrap_or_default()
@@ -81,23 +72,18 @@ pub fn credits(txn: &ReadTransaction, f: &CreditFilter) -> Result<Page, StoreErr
     if start > end || f.limit == 0 {
         return Ok(page);
     }
-    let lo = [prefix.as_slice(), &start.to_bytes()].concat();
-    let hi = [prefix.as_slice(), &end.to_bytes()].concat();
-    let index = open_read(txn, table)?;
     let limit = f.limit.min(MAX_PAGE);
-    for (scanned, entry) in index.range(lo.as_slice()..=hi.as_slice()).db()?.enumerate() {
-        let (k, v) = entry.db()?;
-        let key = k.value();
-        let cursor = Cursor::from_bytes(&key[prefix.len()..])
-            .ok_or_else(|| super::kv::corrupt(table, "bad cursor key"))?;
+    let mut scanned = 0usize;
+    // Takes one candidate in chain order; false once the page is full (its `next` set).
+    let mut take = |page: &mut Page, cursor: Cursor, row: Option<CreditRow>| {
         if page.items.len() == limit || scanned == MAX_SCAN {
             page.next = Some(cursor);
-            break;
+            return Ok(false);
         }
-        let row = if table == Tbl::Credits {
-            CreditRow::decode(v.value())?
-        } else {
-            credit_row(&credits, cursor)?
+        scanned += 1;
+        let row = match row {
+            Some(r) => r,
+            None => credit_row(&credits, cursor)?,
         };
         let keep = f.contributor.is_none_or(|a| row.recipient == a)
             && f.datanet.is_none_or(|d| row.datanet == Some(d))
@@ -105,8 +91,87 @@ pub fn credits(txn: &ReadTransaction, f: &CreditFilter) -> Result<Page, StoreErr
         if keep {
             page.items.push((cursor, row));
         }
+        Ok::<_, StoreError>(true)
+    };
+    let (table, prefix): (Tbl, Vec<u8>) = if let Some(a) = f.contributor {
+        (Tbl::ByRecipient, a.to_vec())
+    } else if let Some(d) = f.datanet {
+        (Tbl::ByDatanet, d.to_vec())
+    } else if let Some(m) = f.model {
+        (Tbl::ByModel, m.to_vec())
+    } else {
+        for entry in credits
+            .range(start.to_bytes().as_slice()..=end.to_bytes().as_slice())
+            .db()?
+        {
+            let (k, v) = entry.db()?;
+            let cursor = Cursor::from_bytes(k.value())
+                .ok_or_else(|| super::kv::corrupt(Tbl::Credits, "bad cursor key"))?;
+            if !take(&mut page, cursor, Some(CreditRow::decode(v.value())?))? {
+                break;
+            }
+        }
+        return Ok(page);
+    };
+    // Posting lists: one key per block, the block's cursors in its value.
+    let lo = [prefix.as_slice(), &start.block.to_be_bytes()].concat();
+    let hi = [prefix.as_slice(), &end.block.to_be_bytes()].concat();
+    let index = open_read(txn, table)?;
+    let bad = || super::kv::corrupt(table, "bad posting list");
+    'blocks: for entry in index.range(lo.as_slice()..=hi.as_slice()).db()? {
+        let (k, v) = entry.db()?;
+        let block = k
+            .value()
+            .get(prefix.len()..)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_be_bytes)
+            .ok_or_else(bad)?;
+        let list = v.value();
+        if !list.len().is_multiple_of(8) {
+            return Err(bad());
+        }
+        for p in list.chunks_exact(8) {
+            let cursor = Cursor {
+                block,
+                log: u32::from_be_bytes([p[0], p[1], p[2], p[3]]),
+                sub: u32::from_be_bytes([p[4], p[5], p[6], p[7]]),
+            };
+            if cursor < start {
+                continue;
+            }
+            if cursor > end || !take(&mut page, cursor, None)? {
+                break 'blocks;
+            }
+        }
     }
     Ok(page)
+}
+
+/// The entries of `id` in [`Tbl::Inferences`] with tag `tag`, in cursor order.
+fn inference_entries(
+    t: &redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+    id: B256,
+    tag: u8,
+    mut f: impl FnMut(Cursor, &[u8]) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    let lo = [id.as_slice(), &[0u8; 17]].concat();
+    let hi = [id.as_slice(), &[0xffu8; 17]].concat();
+    for entry in t.range(lo.as_slice()..=hi.as_slice()).db()? {
+        let (k, v) = entry.db()?;
+        let k = k.value();
+        if k.len() != 49 {
+            return Err(super::kv::corrupt(Tbl::Inferences, "bad key"));
+        }
+        if k[48] != tag {
+            continue;
+        }
+        let c = Cursor::from_bytes(&k[32..48])
+            .ok_or_else(|| super::kv::corrupt(Tbl::Inferences, "bad cursor key"))?;
+        if !f(c, v.value())? {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Every record of an inference id, earliest first (`recordInference` ids are unique; a batch
@@ -116,15 +181,11 @@ pub fn inference(
     id: B256,
 ) -> Result<Vec<(Cursor, InferenceRow)>, StoreError> {
     let t = open_read(txn, Tbl::Inferences)?;
-    let lo = [id.as_slice(), &[0u8; 16]].concat();
-    let hi = [id.as_slice(), &[0xffu8; 16]].concat();
     let mut out = vec![];
-    for entry in t.range(lo.as_slice()..=hi.as_slice()).db()? {
-        let (k, v) = entry.db()?;
-        let c = Cursor::from_bytes(&k.value()[32..])
-            .ok_or_else(|| super::kv::corrupt(Tbl::Inferences, "bad cursor key"))?;
-        out.push((c, InferenceRow::decode(v.value())?));
-    }
+    inference_entries(&t, id, RECORD, |c, v| {
+        out.push((c, InferenceRow::decode(v)?));
+        Ok(true)
+    })?;
     Ok(out)
 }
 
@@ -135,16 +196,28 @@ pub fn inference_credits(
     max: usize,
 ) -> Result<Vec<(Cursor, CreditRow)>, StoreError> {
     let credits = open_read(txn, Tbl::Credits)?;
-    let t = open_read(txn, Tbl::ByInference)?;
-    let lo = [id.as_slice(), &[0u8; 16]].concat();
-    let hi = [id.as_slice(), &[0xffu8; 16]].concat();
+    let t = open_read(txn, Tbl::Inferences)?;
+    let bad = || super::kv::corrupt(Tbl::Inferences, "bad credit run");
     let mut out = vec![];
-    for entry in t.range(lo.as_slice()..=hi.as_slice()).db()?.take(max) {
-        let (k, _) = entry.db()?;
-        let c = Cursor::from_bytes(&k.value()[32..])
-            .ok_or_else(|| super::kv::corrupt(Tbl::ByInference, "bad cursor key"))?;
-        out.push((c, credit_row(&credits, c)?));
-    }
+    inference_entries(&t, id, RUN, |first, last| {
+        let last: [u8; 16] = last.try_into().map_err(|_| bad())?;
+        for row in credits
+            .range(first.to_bytes().as_slice()..=last.as_slice())
+            .db()?
+        {
+            if out.len() == max {
+                return Ok(false);
+            }
+            let (k, v) = row.db()?;
+            let c = Cursor::from_bytes(k.value()).ok_or_else(bad)?;
+            let row = CreditRow::decode(v.value())?;
+            if row.inference != Some(id) {
+                return Err(bad());
+            }
+            out.push((c, row));
+        }
+        Ok(true)
+    })?;
     Ok(out)
 }
 
@@ -319,6 +392,7 @@ pub fn block_attributions(
                         sub: 0,
                     }
                     .to_bytes(),
+                    &[RECORD],
                 ]
                 .concat();
                 let row = InferenceRow::decode(

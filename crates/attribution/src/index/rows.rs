@@ -124,6 +124,9 @@ pub struct TxRef {
     pub timestamp: u64,
 }
 
+/// Length of an encoded [`CreditRow`].
+pub(crate) const CREDIT_LEN: usize = 1 + 20 + 32 + 33 + 33 + 32 + 33 + 4 + 32 + 8;
+
 /// One credit to one recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreditRow {
@@ -146,8 +149,9 @@ pub struct CreditRow {
 }
 
 impl CreditRow {
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        Enc::default()
+    /// Appends the encoding to `out`.
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
+        *out = Enc(std::mem::take(out))
             .u8(self.kind as u8)
             .addr(self.recipient)
             .u256(self.amount)
@@ -158,7 +162,7 @@ impl CreditRow {
             .u32(self.tx.index)
             .b256(self.tx.hash)
             .u64(self.tx.timestamp)
-            .0
+            .0;
     }
 
     pub(crate) fn decode(b: &[u8]) -> Result<Self, StoreError> {
@@ -182,6 +186,9 @@ impl CreditRow {
     }
 }
 
+/// Length of an encoded [`InferenceRow`].
+pub(crate) const INFERENCE_LEN: usize = 32 + 20 + 32 + 33 + 33 + 4 + 4 + 32 + 8;
+
 /// A recorded inference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InferenceRow {
@@ -203,8 +210,9 @@ pub struct InferenceRow {
 }
 
 impl InferenceRow {
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        Enc::default()
+    /// Appends the encoding to `out`.
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
+        *out = Enc(std::mem::take(out))
             .b256(self.model)
             .addr(self.attestor)
             .u256(self.fee)
@@ -214,7 +222,7 @@ impl InferenceRow {
             .u32(self.tx.index)
             .b256(self.tx.hash)
             .u64(self.tx.timestamp)
-            .0
+            .0;
     }
 
     pub(crate) fn decode(b: &[u8]) -> Result<Self, StoreError> {
@@ -248,6 +256,12 @@ impl Totals {
     pub(crate) fn add(&mut self, amount: U256) {
         self.amount = self.amount.saturating_add(amount);
         self.count += 1;
+    }
+
+    /// Adds the credits counted in `other`.
+    pub(crate) fn merge(&mut self, other: Totals) {
+        self.amount = self.amount.saturating_add(other.amount);
+        self.count += other.count;
     }
 
     pub(crate) fn encode(&self) -> Vec<u8> {
@@ -427,15 +441,16 @@ pub struct ClaimRow {
 }
 
 impl ClaimRow {
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        Enc::default()
+    /// Appends the encoding to `out`.
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
+        *out = Enc(std::mem::take(out))
             .addr(self.account)
             .addr(self.to)
             .u256(self.amount)
             .u32(self.tx.index)
             .b256(self.tx.hash)
             .u64(self.tx.timestamp)
-            .0
+            .0;
     }
 }
 
@@ -533,10 +548,21 @@ pub enum AttributionRef {
 }
 
 impl AttributionRef {
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    /// Appends `kind ‖ id`, then for a batch the ids of the inference records it wrote (record
+    /// `i` keyed `id ‖ (block, log, i) ‖ 0` in [`Tbl::Inferences`]), to `out`.
+    pub(crate) fn encode_into(&self, batch_rows: &[B256], out: &mut Vec<u8>) {
         match self {
-            Self::Inference(id) => Enc::default().u8(0).b256(*id).0,
-            Self::Batch(h) => Enc::default().u8(1).b256(*h).0,
+            Self::Inference(id) => {
+                out.push(0);
+                out.extend_from_slice(id.as_slice());
+            }
+            Self::Batch(h) => {
+                out.push(1);
+                out.extend_from_slice(h.as_slice());
+                for id in batch_rows {
+                    out.extend_from_slice(id.as_slice());
+                }
+            }
         }
     }
 
@@ -548,6 +574,22 @@ impl AttributionRef {
             Self::Inference(id)
         } else {
             Self::Batch(id)
+        })
+    }
+
+    /// The ids of the inference records the attribution wrote, record `i` keyed
+    /// `id ‖ (block, log, i) ‖ 0`: its own id for `InferenceAttributed`, the listed ones for a
+    /// batch.
+    pub(crate) fn decode_rows(b: &[u8]) -> Result<Vec<B256>, StoreError> {
+        Ok(match Self::decode(b)? {
+            Self::Inference(id) => vec![id],
+            Self::Batch(_) => {
+                let rest = &b[33..];
+                if !rest.len().is_multiple_of(32) {
+                    return Err(super::kv::corrupt(Tbl::Events, "bad batch row ids"));
+                }
+                rest.chunks_exact(32).map(B256::from_slice).collect()
+            }
         })
     }
 }

@@ -55,6 +55,7 @@ fn cfg2() -> FeeConfig {
 }
 
 /// A transaction with its ledger events (logs from the ledger address) and any other logs.
+#[derive(Clone)]
 struct Tx {
     to: Address,
     input: Bytes,
@@ -884,4 +885,547 @@ fn days_cursors_and_records_round_trip() {
     assert_eq!(Cursor::from_hex(&c.to_hex()), Some(c));
     assert_eq!(Cursor::from_hex("0x12"), None);
     assert_eq!(super::day_of(3 * DAY + 1), 3);
+}
+
+const MODEL2: B256 = b256!("0x1000000000000000000000000000000000000000000000000000000000000002");
+/// A model never registered (its payout, from the empty ledger state, is zero).
+const MODEL3: B256 = b256!("0x1000000000000000000000000000000000000000000000000000000000000003");
+const PAYOUT2: Address = address!("0x0000000000000000000000000000000000000022");
+const D3: B256 = b256!("0xd000000000000000000000000000000000000000000000000000000000000003");
+
+/// Pseudo-random chains of blocks mixing every kind of ledger event, the way the ledger emits
+/// them: batches sent directly (re-derived) or through a contract, batches whose totals do not
+/// match (fallback), `recordInference`, orphan credits, claims, fee config changes and registry
+/// events, with contributors, datanets and inference ids drawn from small pools so totals, ranks
+/// and ids repeat.
+struct ChainGen {
+    rng: crate::sandbox::SplitMix64,
+    cfg: FeeConfig,
+    nonce: u64,
+    timestamp: u64,
+    model2: bool,
+}
+
+impl ChainGen {
+    fn new(seed: u64) -> Self {
+        Self {
+            rng: crate::sandbox::SplitMix64(seed),
+            cfg: cfg(),
+            nonce: 0,
+            timestamp: 0,
+            model2: false,
+        }
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.rng.below(n)
+    }
+
+    fn contributors() -> Vec<Address> {
+        (1..=12u8)
+            .map(|i| Address::with_last_byte(0xc0 + i))
+            .collect()
+    }
+
+    fn datanets() -> [B256; 4] {
+        [D1, D2, D3, B256::ZERO]
+    }
+
+    fn ids() -> Vec<B256> {
+        (1..=40u8).map(B256::with_last_byte).collect()
+    }
+
+    fn id(&mut self) -> B256 {
+        B256::with_last_byte(self.below(40) as u8 + 1)
+    }
+
+    fn model(&mut self) -> (B256, Address) {
+        match self.below(6) {
+            0 if self.model2 => (MODEL2, PAYOUT2),
+            1 => (MODEL3, Address::ZERO),
+            _ => (MODEL, PAYOUT),
+        }
+    }
+
+    fn shares(&mut self) -> Vec<(B256, Address, i128)> {
+        let contributors = Self::contributors();
+        (0..self.below(6))
+            .map(|_| {
+                let d = Self::datanets()[self.below(3) as usize];
+                let c = contributors[self.below(12) as usize];
+                (d, c, self.below(8) as i128 - 2)
+            })
+            .collect()
+    }
+
+    fn fee(&mut self) -> u64 {
+        if self.below(10) == 0 {
+            0
+        } else {
+            self.below(2_000_000)
+        }
+    }
+
+    fn batch(&mut self, model: B256, payout: Address, config: &FeeConfig) -> (Bytes, Vec<Log>) {
+        self.nonce += 1;
+        let batch: Batch = (0..1 + self.below(6))
+            .map(|_| (self.id(), self.fee(), self.shares()))
+            .collect();
+        let mut call = batch_call(self.nonce, &batch);
+        call.modelId = model;
+        let input = Bytes::from(call.abi_encode());
+        let hash = keccak256(&input[4..]);
+        let mut credits: BTreeMap<Address, U256> = BTreeMap::new();
+        for (_, fee, shares) in &batch {
+            let scores: Vec<i128> = shares.iter().map(|s| s.2).collect();
+            let s = split(U256::from(*fee), config.bps, &scores, 0).unwrap();
+            let mut add = |a: Address, v: U256| {
+                if !v.is_zero() {
+                    *credits.entry(a).or_default() += v;
+                }
+            };
+            for (share, amount) in shares.iter().zip(&s.per_contributor) {
+                add(share.1, *amount);
+            }
+            add(payout, s.model);
+            add(config.staker_pool, s.staker);
+            add(config.treasury, s.protocol + s.unassigned);
+        }
+        let mut logs: Vec<Log> = credits
+            .iter()
+            .map(|(a, v)| {
+                ledger_log(&L::BatchCredited {
+                    batchHash: hash,
+                    recipient: *a,
+                    amount: *v,
+                })
+            })
+            .collect();
+        logs.push(ledger_log(&L::BatchAttributed {
+            batchHash: hash,
+            modelId: model,
+            attestor: ATTESTOR,
+            totalFee: U256::from(batch.iter().map(|b| b.1).sum::<u64>()),
+            inferences: batch.len() as u32,
+        }));
+        (input, logs)
+    }
+
+    fn inference(&mut self, model: B256) -> Vec<Log> {
+        let id = self.id();
+        let fee = self.fee();
+        let shares = self.shares();
+        let scores: Vec<i128> = shares.iter().map(|s| s.2).collect();
+        let s = split(U256::from(fee), self.cfg.bps, &scores, 0).unwrap();
+        let mut logs = vec![ledger_log(&L::InferenceAttributed {
+            inferenceId: id,
+            modelId: model,
+            attestor: ATTESTOR,
+            fee: U256::from(fee),
+            recordHash: keccak256(id),
+        })];
+        for (share, amount) in shares.iter().zip(&s.per_contributor) {
+            if share.2 > 0 {
+                logs.push(ledger_log(&L::ShareCredited {
+                    inferenceId: id,
+                    datanetId: share.0,
+                    contributor: share.1,
+                    amount: *amount,
+                }));
+            }
+        }
+        logs
+    }
+
+    /// The timestamp and transactions of the next block.
+    fn block(&mut self) -> (u64, Vec<Tx>) {
+        self.timestamp += self.below(DAY / 2);
+        let mut txs = vec![];
+        for _ in 0..self.below(7) {
+            let (model, payout) = self.model();
+            let config = self.cfg;
+            txs.push(match self.below(16) {
+                0..=4 => {
+                    let (input, logs) = self.batch(model, payout, &config);
+                    tx(LEDGER_ADDRESS, input, logs)
+                }
+                5 => {
+                    let (input, logs) = self.batch(model, payout, &config);
+                    tx(Address::repeat_byte(0x99), input, logs)
+                }
+                6 => {
+                    // Split with the other config: the re-derivation cannot match.
+                    let other = if config == cfg() { cfg2() } else { cfg() };
+                    let (input, logs) = self.batch(model, payout, &other);
+                    tx(LEDGER_ADDRESS, input, logs)
+                }
+                7..=9 => {
+                    let logs = self.inference(model);
+                    tx(LEDGER_ADDRESS, Bytes::new(), logs)
+                }
+                10 => {
+                    let contributors = Self::contributors();
+                    let amount = U256::from(self.below(1_000));
+                    let account = contributors[self.below(12) as usize];
+                    let log = if self.below(2) == 0 {
+                        ledger_log(&L::Claimed {
+                            account,
+                            to: account,
+                            amount,
+                        })
+                    } else {
+                        // Orphan credits: no attribution event names them.
+                        let id = self.id();
+                        let d = Self::datanets()[self.below(4) as usize];
+                        ledger_log(&L::ShareCredited {
+                            inferenceId: id,
+                            datanetId: d,
+                            contributor: account,
+                            amount,
+                        })
+                    };
+                    tx(LEDGER_ADDRESS, Bytes::new(), vec![log])
+                }
+                11 => {
+                    self.cfg = if self.cfg == cfg() { cfg2() } else { cfg() };
+                    let c = self.cfg;
+                    tx(
+                        LEDGER_ADDRESS,
+                        Bytes::new(),
+                        vec![ledger_log(&L::FeeConfigSet {
+                            protocolBps: c.bps[0],
+                            modelBps: c.bps[1],
+                            stakerBps: c.bps[2],
+                            contributorBps: c.bps[3],
+                            treasury: c.treasury,
+                            stakerPool: c.staker_pool,
+                        })],
+                    )
+                }
+                12 => {
+                    self.model2 = true;
+                    let d = Self::datanets()[self.below(3) as usize];
+                    tx(
+                        LEDGER_ADDRESS,
+                        Bytes::new(),
+                        vec![
+                            ledger_log(&L::ModelRegistered {
+                                modelId: MODEL2,
+                                owner: OWNER,
+                                payout: PAYOUT2,
+                                tokenizerId: 9,
+                            }),
+                            ledger_log(&L::DatanetUpdated {
+                                datanetId: d,
+                                version: self.below(100),
+                                contributionRoot: B256::with_last_byte(self.below(256) as u8),
+                                fingerprintRoot: B256::ZERO,
+                            }),
+                        ],
+                    )
+                }
+                13 => {
+                    let hash = B256::with_last_byte(0xee);
+                    tx(
+                        LEDGER_ADDRESS,
+                        Bytes::new(),
+                        vec![ledger_log(&L::BatchCredited {
+                            batchHash: hash,
+                            recipient: Self::contributors()[self.below(12) as usize],
+                            amount: U256::from(self.below(500)),
+                        })],
+                    )
+                }
+                _ => tx(Address::repeat_byte(0x77), Bytes::new(), vec![]),
+            });
+        }
+        (self.timestamp, txs)
+    }
+}
+
+/// A block of two direct batches (per-share rows for recipients, datanets and an inference id
+/// the index already holds, so its posting lists, runs and in-place totals and ranks all move),
+/// a `recordInference` and a claim.
+fn batch_block(config: &FeeConfig) -> (Vec<Tx>, [B256; 2]) {
+    let first: Batch = vec![
+        (I1, 40_001, vec![(D1, C1, 3), (D2, C2, 2), (D1, C3, 1)]),
+        (
+            B256::repeat_byte(0x41),
+            123_457,
+            vec![(D2, C1, 1), (D1, C2, 4), (D2, C3, -1)],
+        ),
+        (B256::repeat_byte(0x41), 5, vec![(D1, C1, 1)]),
+    ];
+    let second: Batch = vec![
+        (
+            B256::repeat_byte(0x42),
+            999_999,
+            vec![(D1, C3, 7), (D2, C3, 1)],
+        ),
+        (B256::repeat_byte(0x43), 0, vec![(D2, C2, 1)]),
+    ];
+    let (a, a_logs, _) = batch_tx(10, &first, config);
+    let (b, b_logs, _) = batch_tx(11, &second, config);
+    let hashes = [keccak256(&a[4..]), keccak256(&b[4..])];
+    let txs = vec![
+        tx(LEDGER_ADDRESS, a, a_logs),
+        tx(
+            LEDGER_ADDRESS,
+            Bytes::new(),
+            inference_logs(B256::repeat_byte(0x44), 77_777, &SHARES1, config),
+        ),
+        tx(LEDGER_ADDRESS, b, b_logs),
+        tx(
+            LEDGER_ADDRESS,
+            Bytes::new(),
+            vec![ledger_log(&L::Claimed {
+                account: C2,
+                to: C2,
+                amount: U256::from(17),
+            })],
+        ),
+    ];
+    (txs, hashes)
+}
+
+#[test]
+fn unwinding_a_batch_block_leaves_every_table_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    chain_to_2(&store);
+    let before = dump(&store);
+    let (txs, hashes) = batch_block(&cfg());
+    commit(&store, 3, 3 * DAY, txs.clone());
+    let after = dump(&store);
+    // The block wrote per-share rows, their posting lists and runs, and moved totals in place.
+    let r = store.latest().unwrap();
+    for h in hashes {
+        assert!(query::batch(r.txn(), h).unwrap().unwrap().derived);
+    }
+    let rows = query::credits(
+        r.txn(),
+        &CreditFilter {
+            from_block: 3,
+            to_block: 3,
+            limit: 1_000,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .items;
+    assert!(
+        rows.iter()
+            .filter(|(_, c)| c.kind == CreditKind::Contributor && c.batch.is_some())
+            .count()
+            >= 8
+    );
+    assert_eq!(query::inference(r.txn(), I1).unwrap().len(), 2);
+    assert_eq!(
+        query::inference(r.txn(), B256::repeat_byte(0x41))
+            .unwrap()
+            .len(),
+        2
+    );
+    drop(r);
+    for (name, rows) in &after {
+        if !name.contains("undo") && !name.contains("meta") {
+            assert_ne!(before.get(name), Some(rows), "block 3 did not touch {name}");
+        }
+    }
+    store.unwind_to(2).unwrap();
+    let unwound = dump(&store);
+    for (name, rows) in &before {
+        assert_eq!(unwound.get(name), Some(rows), "table {name}");
+    }
+    assert_eq!(unwound, before);
+    // Indexed again, the block gives the same tables.
+    commit(&store, 3, 3 * DAY, txs);
+    assert_eq!(dump(&store), after);
+}
+
+/// Every credit row, from a chain of pages over the whole range.
+fn every_credit(store: &Store) -> Vec<(Cursor, super::CreditRow)> {
+    all_credits(store, CreditFilter::default())
+}
+
+#[test]
+fn random_chains_unwind_block_by_block_and_replay_exactly() {
+    for seed in 1..=4 {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        commit(&store, 0, 0, vec![]);
+        commit(&store, 1, 1, registry_block());
+        let mut g = ChainGen::new(seed);
+        let mut dumps = vec![dump(&store)];
+        let mut blocks = vec![];
+        for n in 2..30 {
+            let (ts, txs) = g.block();
+            commit(&store, n, ts + 10, txs.clone());
+            blocks.push((ts + 10, txs));
+            dumps.push(dump(&store));
+        }
+        // What the secondary tables answer is what the credit rows say.
+        let every = every_credit(&store);
+        assert!(every.len() > 100, "seed {seed}: {} credits", every.len());
+        let r = store.latest().unwrap();
+        for a in ChainGen::contributors()
+            .into_iter()
+            .chain([PAYOUT, TREASURY, TREASURY2, STAKERS])
+        {
+            let mine: Vec<_> = every
+                .iter()
+                .filter(|(_, c)| c.recipient == a)
+                .cloned()
+                .collect();
+            let got = all_credits(
+                &store,
+                CreditFilter {
+                    contributor: Some(a),
+                    ..Default::default()
+                },
+            );
+            assert_eq!(got, mine);
+            let t = query::account(r.txn(), a).unwrap().credited;
+            assert_eq!(t.count, mine.len() as u64);
+            assert_eq!(t.amount, mine.iter().map(|(_, c)| c.amount).sum::<U256>());
+        }
+        for id in ChainGen::ids() {
+            let mine: Vec<_> = every
+                .iter()
+                .filter(|(_, c)| c.inference == Some(id))
+                .cloned()
+                .collect();
+            assert_eq!(
+                query::inference_credits(r.txn(), id, usize::MAX).unwrap(),
+                mine
+            );
+        }
+        for d in ChainGen::datanets() {
+            let mine: Vec<_> = every
+                .iter()
+                .filter(|(_, c)| c.datanet == Some(d))
+                .cloned()
+                .collect();
+            let got = all_credits(
+                &store,
+                CreditFilter {
+                    datanet: Some(d),
+                    ..Default::default()
+                },
+            );
+            assert_eq!(got, mine);
+        }
+        drop(r);
+        // Down one block at a time: every table as it was before the block.
+        for n in (2..30u64).rev() {
+            store.unwind_to(n - 1).unwrap();
+            assert!(
+                dump(&store) == dumps[(n - 2) as usize],
+                "seed {seed}: unwinding block {n}"
+            );
+        }
+        // And up again: the same tables block by block.
+        for (k, (ts, txs)) in blocks.into_iter().enumerate() {
+            commit(&store, k as u64 + 2, ts, txs);
+            assert!(dump(&store) == dumps[k + 1], "seed {seed}: replaying");
+        }
+    }
+}
+
+#[test]
+fn random_chain_backfill_matches_live_indexing() {
+    let live = tempfile::tempdir().unwrap();
+    let late = tempfile::tempdir().unwrap();
+    let plain = Store::open(late.path()).unwrap();
+    let store = open(live.path());
+    let mut g = ChainGen::new(99);
+    for s in [&store, &plain] {
+        commit(s, 0, 0, vec![]);
+        commit(s, 1, 1, registry_block());
+    }
+    for n in 2..40 {
+        let (ts, txs) = g.block();
+        commit(&store, n, ts + 10, txs.clone());
+        commit(&plain, n, ts + 10, txs);
+    }
+    drop(plain);
+    assert!(dump(&open(late.path())) == dump(&store));
+}
+
+#[test]
+fn encoded_row_lengths() {
+    let tx = super::TxRef::default();
+    let mut v = vec![];
+    super::rows::InferenceRow {
+        model: MODEL,
+        attestor: ATTESTOR,
+        fee: U256::MAX,
+        record_hash: None,
+        batch: Some(B256::ZERO),
+        shares: 3,
+        tx,
+    }
+    .encode_into(&mut v);
+    assert_eq!(v.len(), super::rows::INFERENCE_LEN);
+    v.clear();
+    super::CreditRow {
+        kind: CreditKind::Model,
+        recipient: PAYOUT,
+        amount: U256::from(5),
+        inference: None,
+        batch: None,
+        model: MODEL,
+        datanet: None,
+        tx,
+    }
+    .encode_into(&mut v);
+    assert_eq!(v.len(), super::rows::CREDIT_LEN);
+}
+
+#[test]
+fn new_rows_go_into_every_gap_and_never_over_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = redb::Database::create(dir.path().join("db")).unwrap();
+    let def = kv::Tbl::Credits.def();
+    let key = |p: u8, i: u8| [p, 0, i];
+    let txn = db.begin_write().unwrap();
+    {
+        let mut t = txn.open_table(def).unwrap();
+        for i in (0..60).step_by(3) {
+            t.insert(key(1, i).as_slice(), [i].as_slice()).unwrap();
+        }
+        // Sorted keys sharing their prefix but falling into many gaps between existing keys, in
+        // runs long and short, then a key already present.
+        let new: Vec<[u8; 3]> = (0..60).filter(|i| i % 3 != 0).map(|i| key(1, i)).collect();
+        let rows: Vec<(&[u8], &[u8])> = new.iter().map(|k| (k.as_slice(), &k[2..])).collect();
+        kv::insert_new(&mut t, kv::Tbl::Credits, 1, &rows).unwrap();
+        let mut run: Vec<[u8; 3]> = (100..140).map(|i| key(1, i)).collect();
+        run.extend((0..20).map(|i| key(2, i)));
+        let rows: Vec<(&[u8], &[u8])> = run.iter().map(|k| (k.as_slice(), &k[2..])).collect();
+        kv::insert_new(&mut t, kv::Tbl::Credits, 1, &rows).unwrap();
+        let all: Vec<(Vec<u8>, Vec<u8>)> = t
+            .iter()
+            .unwrap()
+            .map(|e| {
+                let (k, v) = e.unwrap();
+                (k.value().to_vec(), v.value().to_vec())
+            })
+            .collect();
+        let want: Vec<(Vec<u8>, Vec<u8>)> = (0..60)
+            .chain(100..140)
+            .map(|i| (key(1, i).to_vec(), vec![i]))
+            .chain((0..20).map(|i| (key(2, i).to_vec(), vec![i])))
+            .collect();
+        assert_eq!(all, want);
+        for (at, len) in [(0, 1), (17, 1), (5, 30)] {
+            let dup: Vec<[u8; 3]> = (0..len).map(|i| key(1, at + i)).collect();
+            let rows: Vec<(&[u8], &[u8])> = dup.iter().map(|k| (k.as_slice(), &[][..])).collect();
+            let err = kv::insert_new(&mut t, kv::Tbl::Credits, 1, &rows).unwrap_err();
+            assert!(
+                matches!(err, opal_storage::StoreError::Corrupt { .. }),
+                "{err}"
+            );
+        }
+    }
+    drop(txn);
 }
