@@ -202,8 +202,8 @@ pub struct InferenceRow {
     pub record_hash: Option<B256>,
     /// The batch that recorded it (`recordBatch` only).
     pub batch: Option<B256>,
-    /// Shares attested (known for batches re-derived from calldata and for `recordInference`'s
-    /// positive shares).
+    /// Contributor credits: the shares with a positive score (`ShareCredited` events, or the
+    /// re-derived batch shares). Not the ledger's `nShares`, which counts every attested share.
     pub shares: u32,
     /// The transaction.
     pub tx: TxRef,
