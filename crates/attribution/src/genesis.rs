@@ -1,6 +1,6 @@
 //! The ledger's genesis state: schema version, fee configuration and initial roles, as storage
 //! words of the ledger account. The devnet genesis generator writes them; nodes read the fee
-//! configuration back from a genesis alloc with [`FeeConfig`]'s decoder.
+//! configuration back with [`crate::index::AttributionIndex::genesis_fee_config`].
 
 use std::collections::BTreeMap;
 
@@ -48,17 +48,6 @@ impl LedgerGenesis {
     }
 }
 
-/// Reads the fee configuration from the ledger's storage words (e.g. a genesis alloc).
-pub fn fee_config_from_storage(storage: &BTreeMap<U256, U256>) -> FeeConfig {
-    let get = |i| {
-        storage
-            .get(&field(Ns::Config, CONFIG_KEY, i))
-            .copied()
-            .unwrap_or_default()
-    };
-    FeeConfig::from_words(get(1), get(2), get(3))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,7 +63,12 @@ mod tests {
             roles: vec![(Address::repeat_byte(3), Role::Admin)],
         };
         let s = g.storage();
-        assert_eq!(fee_config_from_storage(&s), g.fee_config);
+        let words: BTreeMap<B256, B256> =
+            s.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        assert_eq!(
+            crate::index::AttributionIndex::genesis_fee_config(Some(&words)),
+            g.fee_config
+        );
         assert_eq!(s[&U256::ZERO], U256::from(SCHEMA_VERSION));
         assert_eq!(
             s[&slot(Ns::Role, address_key(Address::repeat_byte(3)))],

@@ -10,7 +10,7 @@ use alloy::{
     consensus::Transaction as _,
     sol_types::{SolCall, SolEventInterface},
 };
-use alloy_primitives::{Address, B256, BloomInput, U256, keccak256, map::HashMap};
+use alloy_primitives::{Address, B256, BloomInput, U256, map::HashMap};
 use alloy_rlp::Decodable;
 use op_alloy::consensus::{OpReceiptEnvelope, OpTxEnvelope};
 use opal_storage::{BlockRecord, StoreError};
@@ -825,7 +825,7 @@ impl<'t> BlockIndexing<'t> {
             }
         }
         let payout = self.payout(e.modelId)?;
-        let derived = derive_batch(body, e.batchHash, &self.fee, payout, &emitted);
+        let derived = derive_batch(body, &self.fee, payout, &emitted);
         let mut ids = Vec::with_capacity(derived.as_ref().map_or(0, |d| d.inferences.len()));
         if let Some(d) = &derived {
             for (i, (id, fee, shares)) in d.inferences.iter().enumerate() {
@@ -1033,12 +1033,14 @@ pub(crate) fn rank_key(datanet: B256, amount: U256, contributor: Address) -> Vec
 }
 
 /// Re-derives a batch's per-share credits from the transaction's calldata when the
-/// transaction called the ledger directly and its calldata hashes to the batch hash: each
-/// inference is split with the fee config in force, exactly as the ledger does. `None` when
-/// the calldata is not visible (the batch came through a contract) or cannot be split.
+/// transaction called the ledger directly (then the precompile ran on exactly that calldata, so
+/// it is the batch; hashing 1–2 MB again to compare with the batch hash would only repeat the
+/// ledger's work on the commit path): each inference is split with the fee config in force,
+/// exactly as the ledger does, and the caller checks the sums against the emitted credits.
+/// `None` when the calldata is not visible (the batch came through a contract) or cannot be
+/// split.
 fn derive_batch(
     tx: Option<&OpTxEnvelope>,
-    batch_hash: B256,
     cfg: &FeeConfig,
     payout: Address,
     emitted: &BTreeMap<Address, U256>,
@@ -1048,10 +1050,7 @@ fn derive_batch(
         return None;
     }
     let input = tx.input();
-    if input.len() < 4
-        || input[..4] != L::recordBatchCall::SELECTOR
-        || keccak256(&input[4..]) != batch_hash
-    {
+    if input.len() < 4 || input[..4] != L::recordBatchCall::SELECTOR {
         return None;
     }
     let c = L::recordBatchCall::abi_decode(input).ok()?;

@@ -13,8 +13,7 @@ use crate::layout::{
 };
 use alloy_primitives::B256;
 
-/// Config record key (namespace 0).
-const CONFIG_KEY: B256 = B256::ZERO;
+use crate::genesis::CONFIG_KEY;
 
 fn ret<C: SolCall>(r: &C::Return) -> Bytes {
     Bytes::from(C::abi_encode_returns(r))
