@@ -457,3 +457,65 @@ async fn logs_filters_subscriptions_and_sync_send() {
         .await;
     assert_eq!(e.code(), -32000, "{e:?}");
 }
+
+/// A client that unsubscribes as soon as it has the id is always told `true` (jsonrpsee alone
+/// sends the id before it can find the subscription), a second unsubscribe and unknown ids are
+/// told `false`, and a malformed id is a clear error. Both namespaces with subscriptions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsubscribe_right_after_subscribe() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(dir.path(), "100ms", &[]);
+    let rpc = Rpc::connect(&node.addr).await;
+    let ws = std::sync::Arc::new(rpc.ws);
+    for (namespace, kind) in [
+        ("eth", "newHeads"),
+        ("eth", "newPendingTransactions"),
+        ("attribution", "attributions"),
+    ] {
+        let subscribe = format!("{namespace}_subscribe");
+        let unsubscribe = format!("{namespace}_unsubscribe");
+        let mut tasks = Vec::new();
+        for _ in 0..32 {
+            let (ws, subscribe, unsubscribe) = (ws.clone(), subscribe.clone(), unsubscribe.clone());
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..16 {
+                    let id: String = ws
+                        .request(&subscribe, params(vec![json!(kind)]))
+                        .await
+                        .unwrap_or_else(|e| panic!("{subscribe} {kind}: {e}"));
+                    let gone: bool = ws
+                        .request(&unsubscribe, params(vec![json!(id)]))
+                        .await
+                        .unwrap();
+                    assert!(gone, "{unsubscribe} {id} right after {subscribe} {kind}");
+                    let again: bool = ws
+                        .request(&unsubscribe, params(vec![json!(id)]))
+                        .await
+                        .unwrap();
+                    assert!(!again, "second {unsubscribe} {id}");
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let unknown: bool = ws
+            .request(&unsubscribe, params(vec![json!("0x1234")]))
+            .await
+            .unwrap();
+        assert!(!unknown);
+        let e = call_error(
+            ws.request::<bool, _>(&unsubscribe, params(vec![json!({"id": 1})]))
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(e.code(), -32602, "{e:?}");
+        // Over HTTP there are no subscriptions to end.
+        let over_http: bool = rpc
+            .http
+            .request(&unsubscribe, params(vec![json!("0x1")]))
+            .await
+            .unwrap();
+        assert!(!over_http);
+    }
+}

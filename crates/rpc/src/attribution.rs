@@ -12,7 +12,7 @@ use alloy::{
     primitives::{Address, B256, U64, U256, keccak256},
 };
 use jsonrpsee::{
-    PendingSubscriptionSink, SubscriptionSink,
+    PendingSubscriptionSink, RpcModule, SubscriptionSink,
     core::{RpcResult, SubscriptionResult, to_json_raw_value},
     proc_macros::rpc,
     types::ErrorObjectOwned,
@@ -35,9 +35,10 @@ use tokio::sync::broadcast::error::RecvError;
 use tracing::debug;
 
 use crate::{
-    NewBlock, RpcContext,
+    NewBlock, RpcContext, RpcError,
     error::{internal, invalid_params, server_error},
     pubsub::MAX_CATCH_UP,
+    subs::Subscriptions,
 };
 
 /// Credits per page when the filter names no limit.
@@ -372,12 +373,27 @@ fn block_of(at: Option<u64>) -> Value {
 /// The `attribution_` implementation.
 pub struct AttributionRpc {
     ctx: Arc<RpcContext>,
+    subs: Arc<Subscriptions>,
 }
 
 impl AttributionRpc {
     /// Over a context.
     pub fn new(ctx: Arc<RpcContext>) -> Self {
-        Self { ctx }
+        Self {
+            ctx,
+            subs: Subscriptions::new(),
+        }
+    }
+
+    /// The module, with `attribution_unsubscribe` served from this server's own subscription
+    /// table.
+    pub fn into_module(self) -> Result<RpcModule<()>, RpcError> {
+        let subs = self.subs.clone();
+        let mut m = RpcModule::new(());
+        m.merge(self.into_rpc())
+            .map_err(|e| RpcError::Setup(e.to_string()))?;
+        subs.serve_unsubscribe(&mut m, "attribution_unsubscribe")?;
+        Ok(m)
     }
 
     fn latest(&self) -> RpcResult<StateReader> {
@@ -876,22 +892,21 @@ impl AttributionApiServer for AttributionRpc {
                 return Ok(());
             }
         };
+        let registered = self.subs.register(&pending);
         let sink = pending.accept().await?;
         let ctx = self.ctx.clone();
-        tokio::spawn(async move {
+        let out = sink.clone();
+        registered.run(sink, async move {
             loop {
-                let block = tokio::select! {
-                    _ = sink.closed() => break,
-                    r = rx.recv() => match r {
-                        Ok(block) => block,
-                        Err(RecvError::Lagged(n)) => {
-                            debug!(skipped = n, "attribution subscription lagged");
-                            continue;
-                        }
-                        Err(RecvError::Closed) => break,
-                    },
+                let block = match rx.recv().await {
+                    Ok(block) => block,
+                    Err(RecvError::Lagged(n)) => {
+                        debug!(skipped = n, "attribution subscription lagged");
+                        continue;
+                    }
+                    Err(RecvError::Closed) => break,
                 };
-                match send_attributions(&ctx, &sink, &filter, &mut next, block).await {
+                match send_attributions(&ctx, &out, &filter, &mut next, block).await {
                     Ok(true) => {}
                     Ok(false) => break,
                     Err(e) => {

@@ -12,6 +12,7 @@ mod filter;
 mod misc;
 mod pubsub;
 mod render;
+mod subs;
 mod sync_send;
 mod timing;
 mod tracers;
@@ -131,7 +132,7 @@ pub fn module(ctx: Arc<RpcContext>) -> Result<RpcModule<()>, RpcError> {
         .map_err(|e| RpcError::Setup(e.to_string()))?;
     m.merge(EthFilterRpc::new(ctx.clone()).into_rpc())
         .map_err(|e| RpcError::Setup(e.to_string()))?;
-    m.merge(EthPubSubRpc::new(ctx.clone()).into_rpc())
+    m.merge(EthPubSubRpc::new(ctx.clone()).into_module()?)
         .map_err(|e| RpcError::Setup(e.to_string()))?;
     m.merge(EthSendSyncRpc::new(ctx.clone()).into_rpc())
         .map_err(|e| RpcError::Setup(e.to_string()))?;
@@ -143,7 +144,7 @@ pub fn module(ctx: Arc<RpcContext>) -> Result<RpcModule<()>, RpcError> {
         .map_err(|e| RpcError::Setup(e.to_string()))?;
     m.merge(DebugRpc::new(ctx.clone()).into_rpc())
         .map_err(|e| RpcError::Setup(e.to_string()))?;
-    m.merge(AttributionRpc::new(ctx.clone()).into_rpc())
+    m.merge(AttributionRpc::new(ctx.clone()).into_module()?)
         .map_err(|e| RpcError::Setup(e.to_string()))?;
     if let Some(control) = ctx.sequencer.clone() {
         m.merge(AdminRpc::new(control).into_rpc())

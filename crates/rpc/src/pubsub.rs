@@ -15,7 +15,7 @@ use alloy::{
     rpc::types::{Filter, Header as RpcHeader},
 };
 use jsonrpsee::{
-    PendingSubscriptionSink, SubscriptionSink,
+    PendingSubscriptionSink, RpcModule, SubscriptionSink,
     core::{SubscriptionResult, to_json_raw_value},
     proc_macros::rpc,
 };
@@ -25,9 +25,10 @@ use tokio::sync::broadcast::error::RecvError;
 use tracing::debug;
 
 use crate::{
-    NewBlock, RpcContext,
+    NewBlock, RpcContext, RpcError,
     error::{internal, invalid_params},
     filter::{block_logs, live_bounds},
+    subs::Subscriptions,
 };
 
 /// Most blocks a block subscription reads to catch up after lagging; older ones are skipped.
@@ -53,12 +54,26 @@ pub trait EthPubSubApi {
 /// The subscription implementation.
 pub struct EthPubSubRpc {
     ctx: Arc<RpcContext>,
+    subs: Arc<Subscriptions>,
 }
 
 impl EthPubSubRpc {
     /// Over a context.
     pub fn new(ctx: Arc<RpcContext>) -> Self {
-        Self { ctx }
+        Self {
+            ctx,
+            subs: Subscriptions::new(),
+        }
+    }
+
+    /// The module, with `eth_unsubscribe` served from this server's own subscription table.
+    pub fn into_module(self) -> Result<RpcModule<()>, RpcError> {
+        let subs = self.subs.clone();
+        let mut m = RpcModule::new(());
+        m.merge(self.into_rpc())
+            .map_err(|e| RpcError::Setup(e.to_string()))?;
+        subs.serve_unsubscribe(&mut m, "eth_unsubscribe")?;
+        Ok(m)
     }
 }
 
@@ -150,23 +165,22 @@ impl EthPubSubRpc {
                 return Ok(());
             }
         };
+        let registered = self.subs.register(&pending);
         let sink = pending.accept().await?;
         let ctx = self.ctx.clone();
-        tokio::spawn(async move {
+        let out = sink.clone();
+        registered.run(sink, async move {
             loop {
-                let block = tokio::select! {
-                    _ = sink.closed() => break,
-                    r = rx.recv() => match r {
-                        Ok(block) => block,
-                        // The cursor catches up from the store at the next block.
-                        Err(RecvError::Lagged(n)) => {
-                            debug!(skipped = n, "block subscription lagged");
-                            continue;
-                        }
-                        Err(RecvError::Closed) => break,
-                    },
+                let block = match rx.recv().await {
+                    Ok(block) => block,
+                    // The cursor catches up from the store at the next block.
+                    Err(RecvError::Lagged(n)) => {
+                        debug!(skipped = n, "block subscription lagged");
+                        continue;
+                    }
+                    Err(RecvError::Closed) => break,
                 };
-                match send_blocks(&ctx, &sink, &feed, &mut next, block).await {
+                match send_blocks(&ctx, &out, &feed, &mut next, block).await {
                     Ok(true) => {}
                     Ok(false) => break,
                     Err(e) => {
@@ -181,21 +195,20 @@ impl EthPubSubRpc {
 
     async fn pending_txs(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
         let mut rx = self.ctx.new_pending.subscribe();
+        let registered = self.subs.register(&pending);
         let sink = pending.accept().await?;
-        tokio::spawn(async move {
+        let out = sink.clone();
+        registered.run(sink, async move {
             loop {
-                let hash = tokio::select! {
-                    _ = sink.closed() => break,
-                    r = rx.recv() => match r {
-                        Ok(hash) => hash,
-                        Err(RecvError::Lagged(n)) => {
-                            debug!(skipped = n, "pending-transaction subscription lagged");
-                            continue;
-                        }
-                        Err(RecvError::Closed) => break,
-                    },
+                let hash = match rx.recv().await {
+                    Ok(hash) => hash,
+                    Err(RecvError::Lagged(n)) => {
+                        debug!(skipped = n, "pending-transaction subscription lagged");
+                        continue;
+                    }
+                    Err(RecvError::Closed) => break,
                 };
-                if !send(&sink, &hash).await {
+                if !send(&out, &hash).await {
                     break;
                 }
             }
