@@ -31,13 +31,26 @@ impl StateView for Latest<'_> {
     }
 }
 
+/// What admission needs from the head block, computed once per head rather than per
+/// transaction.
+struct HeadContext {
+    head: u64,
+    hash: B256,
+    base_fee: u64,
+    spec: op_revm::OpSpecId,
+    l1: op_revm::L1BlockInfo,
+}
+
 /// The shared pool.
 pub struct PoolService {
     chain: Arc<OpalChain>,
     store: Arc<Store>,
     pool: Mutex<Pool>,
+    /// The pool's limits, for the stateless checks run before taking the pool lock.
+    config: PoolConfig,
     gas_limit: u64,
     journal: Mutex<Option<Journal>>,
+    head: Mutex<Option<Arc<HeadContext>>>,
 }
 
 impl PoolService {
@@ -51,9 +64,11 @@ impl PoolService {
         Self {
             chain,
             store,
-            pool: Mutex::new(Pool::new(config)),
+            pool: Mutex::new(Pool::new(config.clone())),
+            config,
             gas_limit,
             journal: Mutex::new(None),
+            head: Mutex::new(None),
         }
     }
 
@@ -105,10 +120,37 @@ impl PoolService {
         f: impl FnOnce(&dyn StateView, &BlockContext<'_>) -> T,
     ) -> Result<T, String> {
         let reader = self.store.latest().map_err(|e| e.to_string())?;
+        let head = self.head_context(&reader)?;
+        let l1_fee = |bytes: &[u8]| {
+            let mut info = head.l1.clone();
+            info.clear_tx_l1_cost();
+            info.calculate_tx_l1_cost(bytes, head.spec)
+        };
+        let ctx = BlockContext {
+            base_fee: head.base_fee,
+            block_gas_limit: self.gas_limit,
+            chain_id: self.chain.chain_id(),
+            l1_fee: &l1_fee,
+            now: Instant::now(),
+        };
+        Ok(f(&Latest(&reader), &ctx))
+    }
+
+    /// The next block's base fee and L1 fee parameters over `reader`'s head, from the cache when
+    /// the head (number and hash) is the one they were computed for.
+    fn head_context(&self, reader: &StateReader) -> Result<Arc<HeadContext>, String> {
         let head = reader
             .head()
             .map_err(|e| e.to_string())?
             .ok_or("chain not initialised")?;
+        let hash = reader
+            .block_hash(head)
+            .map_err(|e| e.to_string())?
+            .ok_or("head hash missing")?;
+        let mut cached = self.head.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = cached.as_ref().filter(|c| c.head == head && c.hash == hash) {
+            return Ok(c.clone());
+        }
         let header = reader
             .header(head)
             .map_err(|e| e.to_string())?
@@ -120,24 +162,20 @@ impl PoolService {
             .map_err(|e| e.to_string())?;
         let spec = self.chain.spec_id(next_ts);
         let l1 = op_revm::L1BlockInfo::try_fetch(
-            &mut WrapDatabaseRef(&reader),
+            &mut WrapDatabaseRef(reader),
             U256::from(head + 1),
             spec,
         )
         .map_err(|e| e.to_string())?;
-        let l1_fee = move |bytes: &[u8]| {
-            let mut info = l1.clone();
-            info.clear_tx_l1_cost();
-            info.calculate_tx_l1_cost(bytes, spec)
-        };
-        let ctx = BlockContext {
+        let c = Arc::new(HeadContext {
+            head,
+            hash,
             base_fee,
-            block_gas_limit: self.gas_limit,
-            chain_id: self.chain.chain_id(),
-            l1_fee: &l1_fee,
-            now: Instant::now(),
-        };
-        Ok(f(&Latest(&reader), &ctx))
+            spec,
+            l1,
+        });
+        *cached = Some(c.clone());
+        Ok(c)
     }
 
     /// After a block: drops mined and no-longer-valid transactions, promotes queued ones.
@@ -177,8 +215,10 @@ impl PoolService {
 impl opal_rpc::PoolHandle for PoolService {
     fn submit(&self, raw: Bytes) -> Result<B256, String> {
         let hash = self.with_context(|state, ctx| {
+            // Decoding and sender recovery run outside the lock, in parallel across handlers.
+            let tx = Pool::validate(&raw, &self.config, ctx).map_err(|e| e.to_string())?;
             self.lock()
-                .add(&raw, state, ctx)
+                .add_validated(tx, state, ctx)
                 .map(|o| o.hash)
                 .map_err(|e| e.to_string())
         })??;

@@ -24,6 +24,6 @@ mod test_utils;
 pub use best::BestTransactions;
 pub use config::PoolConfig;
 pub use error::PoolError;
-pub use pool::{AddOutcome, Pool, RemoveOutcome};
+pub use pool::{AddOutcome, Pool, RemoveOutcome, ValidatedTx};
 pub use state::{AccountInfo, BlockContext, StateView};
 pub use tx::PooledTx;

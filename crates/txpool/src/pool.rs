@@ -42,6 +42,18 @@ pub struct RemoveOutcome {
     pub evicted: Vec<B256>,
 }
 
+/// A transaction that passed the stateless admission checks ([`Pool::validate`]), ready for
+/// [`Pool::add_validated`].
+#[derive(Clone, Debug)]
+pub struct ValidatedTx(PooledTx);
+
+impl ValidatedTx {
+    /// Its hash.
+    pub fn hash(&self) -> B256 {
+        self.0.hash
+    }
+}
+
 /// A validated, nonce-ordered, price-prioritised transaction pool.
 ///
 /// Each sender's transactions are kept by nonce; those forming a consecutive run from the
@@ -94,8 +106,31 @@ impl Pool {
         state: &dyn StateView,
         ctx: &BlockContext<'_>,
     ) -> Result<AddOutcome, PoolError> {
+        let tx = Self::validate(raw, &self.config, ctx)?;
+        self.add_validated(tx, state, ctx)
+    }
+
+    /// The stateless half of [`Pool::add`] (size, decoding, chain id, signature, fee fields, gas
+    /// limit, intrinsic gas, fee cap against the base fee), which needs no pool: callers that
+    /// share the pool behind a lock run it, sender recovery included, before taking the lock.
+    pub fn validate(
+        raw: &[u8],
+        config: &PoolConfig,
+        ctx: &BlockContext<'_>,
+    ) -> Result<ValidatedTx, PoolError> {
+        validate_stateless(raw, config, ctx).map(ValidatedTx)
+    }
+
+    /// The stateful half of [`Pool::add`], for a transaction [`Pool::validate`] accepted under
+    /// the same context.
+    pub fn add_validated(
+        &mut self,
+        tx: ValidatedTx,
+        state: &dyn StateView,
+        ctx: &BlockContext<'_>,
+    ) -> Result<AddOutcome, PoolError> {
         self.base_fee = ctx.base_fee;
-        let mut tx = validate_stateless(raw, &self.config, ctx)?;
+        let mut tx = tx.0;
         let sender = tx.sender;
         let account = state.account(sender).map_err(PoolError::State)?;
         if tx.nonce < account.nonce {
