@@ -238,7 +238,11 @@ impl Spawned {
             .arg(format!("{}ms", block_time.as_millis()))
             .arg("--datadir")
             .arg(&dir)
-            .env("RUST_LOG", "warn")
+            // OPAL_BENCH_NODE_LOG=info shows each block's phase timings.
+            .env(
+                "RUST_LOG",
+                std::env::var("OPAL_BENCH_NODE_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -113,6 +113,19 @@ pub struct BuiltBlock {
     pub senders: Vec<Address>,
     /// Receipts in order.
     pub receipts: Vec<OpReceiptEnvelope>,
+    /// Where the time went.
+    pub timings: BlockTimings,
+}
+
+/// Time spent on a block, by phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BlockTimings {
+    /// Executing the transactions (pool selection included when building).
+    pub execution: std::time::Duration,
+    /// Computing the storage and state roots (part of `commit`).
+    pub state_root: std::time::Duration,
+    /// The whole atomic commit: state, trie, roots, block, indexes, fsync.
+    pub commit: std::time::Duration,
 }
 
 /// Decodes a stored body.
@@ -183,6 +196,7 @@ impl BlockExecutor {
             transactions: vec![],
             senders: vec![],
             receipts: vec![],
+            timings: BlockTimings::default(),
         })
     }
 
@@ -234,13 +248,14 @@ impl BlockExecutor {
             forced.push(recover(raw, index)?);
         }
         let no_pool = attrs.no_tx_pool.unwrap_or(false);
+        let started = std::time::Instant::now();
         let executed = self.execute(
             parent,
             &fields,
             forced,
             if no_pool { None } else { Some(pool) },
         )?;
-        self.commit(&fields, executed, None)
+        self.commit(&fields, executed, None, started.elapsed())
     }
 
     /// Re-executes a complete block on top of the head and commits it if every header field
@@ -282,8 +297,9 @@ impl BlockExecutor {
         for (index, raw) in transactions.iter().enumerate() {
             forced.push(recover(raw, index)?);
         }
+        let started = std::time::Instant::now();
         let executed = self.execute(&parent, &fields, forced, None)?;
-        self.commit(&fields, executed, Some(header))
+        self.commit(&fields, executed, Some(header), started.elapsed())
     }
 
     fn execute(
@@ -398,10 +414,14 @@ impl BlockExecutor {
         f: &HeaderFields,
         ex: Executed,
         expected: Option<&Header>,
+        execution: std::time::Duration,
     ) -> Result<BuiltBlock, ExecError> {
         let chain = &self.chain;
         let mut mismatch = None;
+        let mut state_root = std::time::Duration::ZERO;
+        let started = std::time::Instant::now();
         let result = self.store.commit_block(f.number, &ex.changes, |roots| {
+            state_root = roots.root_time;
             let header = seal_header(chain, f, roots, &ex.txs, &ex.receipts, ex.gas_used);
             if let Some(want) = expected
                 && let Some(field) = first_difference(&header, want)
@@ -429,6 +449,11 @@ impl BlockExecutor {
             transactions: ex.txs,
             senders: ex.senders,
             receipts: ex.receipts,
+            timings: BlockTimings {
+                execution,
+                state_root,
+                commit: started.elapsed(),
+            },
         })
     }
 }

@@ -17,8 +17,8 @@ pub use attributes::{SequencerInputs, sequencer_attributes};
 pub use chain::{ChainError, OpalChain};
 pub use convert::{alloc_to_changes, bundle_to_changes};
 pub use executor::{
-    BlockExecutor, BuiltBlock, ExecError, NoTransactions, PayloadAttributes, SkipReason, TxSource,
-    decode_body, decode_receipts,
+    BlockExecutor, BlockTimings, BuiltBlock, ExecError, NoTransactions, PayloadAttributes,
+    SkipReason, TxSource, decode_body, decode_receipts,
 };
 pub use factory::OpalEvmFactory;
 pub use header::HeaderFields;

@@ -15,6 +15,8 @@ use tokio::{
 };
 use tracing::{debug, warn};
 
+use opal_evm::BlockTimings;
+
 use crate::PoolService;
 
 /// Counters the node updates as it runs.
@@ -30,11 +32,23 @@ pub struct Metrics {
     pub head: AtomicU64,
     /// Time spent building and committing blocks, microseconds.
     pub build_micros: AtomicU64,
+    /// Of which executing transactions.
+    pub execution_micros: AtomicU64,
+    /// Of which computing state roots.
+    pub state_root_micros: AtomicU64,
+    /// Of which the atomic commit (state roots included).
+    pub commit_micros: AtomicU64,
 }
 
 impl Metrics {
     /// Records a sealed block.
-    pub fn block(&self, number: u64, txs: usize, gas: u64, micros: u64) {
+    pub fn block(&self, number: u64, txs: usize, gas: u64, micros: u64, t: &BlockTimings) {
+        self.execution_micros
+            .fetch_add(t.execution.as_micros() as u64, Ordering::Relaxed);
+        self.state_root_micros
+            .fetch_add(t.state_root.as_micros() as u64, Ordering::Relaxed);
+        self.commit_micros
+            .fetch_add(t.commit.as_micros() as u64, Ordering::Relaxed);
         self.blocks.fetch_add(1, Ordering::Relaxed);
         self.transactions.fetch_add(txs as u64, Ordering::Relaxed);
         self.gas.fetch_add(gas, Ordering::Relaxed);
@@ -80,6 +94,24 @@ impl Metrics {
             "counter",
             "Microseconds spent building and committing blocks.",
             self.build_micros.load(Ordering::Relaxed),
+        );
+        metric(
+            "opal_block_execution_microseconds_total",
+            "counter",
+            "Microseconds spent executing block transactions.",
+            self.execution_micros.load(Ordering::Relaxed),
+        );
+        metric(
+            "opal_block_state_root_microseconds_total",
+            "counter",
+            "Microseconds spent computing state roots.",
+            self.state_root_micros.load(Ordering::Relaxed),
+        );
+        metric(
+            "opal_block_commit_microseconds_total",
+            "counter",
+            "Microseconds spent in the atomic block commit (state roots included).",
+            self.commit_micros.load(Ordering::Relaxed),
         );
         metric(
             "opal_txpool_pending",

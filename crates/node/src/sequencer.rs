@@ -268,6 +268,7 @@ impl Sequencer {
             block.transactions.len(),
             block.header.gas_used,
             started.elapsed().as_micros() as u64,
+            &block.timings,
         );
         {
             let mut pool = self.pool.lock();
@@ -280,7 +281,17 @@ impl Sequencer {
             number,
             hash: block.hash,
         });
-        info!(number, hash = %block.hash, txs = block.transactions.len() - 1, gas = block.header.gas_used, "sealed block");
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        info!(
+            number,
+            hash = %block.hash,
+            txs = block.transactions.len() - 1,
+            gas = block.header.gas_used,
+            execution_ms = ms(block.timings.execution),
+            state_root_ms = ms(block.timings.state_root),
+            commit_ms = ms(block.timings.commit),
+            "sealed block"
+        );
         Ok(())
     }
 }

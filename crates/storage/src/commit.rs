@@ -316,16 +316,16 @@ pub(crate) fn apply_state(
         if new == prev {
             continue;
         }
+        // Each account appears once in `touched`, so this block has no entry for it yet (an
+        // unwind removes the entries of the blocks it undoes).
         let hist: [u8; 40] = key(&[h.as_slice(), &block]);
-        if account_history.get(&hist).db()?.is_none() {
-            let prev_bytes = prev
-                .map(|p| encode_account(&p).to_vec())
-                .unwrap_or_default();
-            account_history.insert(&hist, prev_bytes.as_slice()).db()?;
-            account_changes
-                .insert(&key::<40>(&[&block, h.as_slice()]), ())
-                .db()?;
-        }
+        let prev_bytes = prev
+            .map(|p| encode_account(&p).to_vec())
+            .unwrap_or_default();
+        account_history.insert(&hist, prev_bytes.as_slice()).db()?;
+        account_changes
+            .insert(&key::<40>(&[&block, h.as_slice()]), ())
+            .db()?;
         match new {
             Some(a) => accounts.insert(&h.0, &encode_account(&a)).db()?,
             None => accounts.remove(&h.0).db()?,
@@ -399,8 +399,11 @@ fn write_block(txn: &WriteTransaction, block: &BlockRecord) -> Result<(), StoreE
         .insert(n, hashes.as_slice())
         .db()?;
     let mut lookup = txn.open_table(tables::TX_LOOKUP).db()?;
-    for (i, h) in block.tx_hashes.iter().enumerate() {
-        let loc: [u8; 12] = key(&[&n.to_be_bytes(), &(i as u32).to_be_bytes()]);
+    // In key order: neighbouring inserts share B-tree pages.
+    let mut by_hash: Vec<(&B256, u32)> = block.tx_hashes.iter().zip(0u32..).collect();
+    by_hash.sort_unstable();
+    for (h, i) in by_hash {
+        let loc: [u8; 12] = key(&[&n.to_be_bytes(), &i.to_be_bytes()]);
         lookup.insert(&h.0, &loc).db()?;
     }
     txn.open_table(tables::HEADS)
