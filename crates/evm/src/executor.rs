@@ -62,6 +62,10 @@ pub enum ExecError {
     /// Execution failed (an invalid forced transaction, or the database).
     #[error("execution: {0}")]
     Execution(String),
+    /// The source withdrew transactions it had handed out (one was replaced in the pool): the
+    /// block was not committed and should be built again.
+    #[error("a transaction of the block was withdrawn; build it again")]
+    Superseded,
     /// The imported block does not match its re-execution.
     #[error("block {number} is invalid: {field} differs from re-execution")]
     Mismatch {
@@ -87,6 +91,12 @@ pub trait TxSource {
     fn next_tx(&mut self) -> Option<WithEncoded<Recovered<OpTxEnvelope>>>;
     /// The last candidate was not included.
     fn skip(&mut self, tx_hash: B256, reason: SkipReason);
+    /// Asked once the block is complete, before it is committed: `false` withdraws the block
+    /// (a transaction it holds is no longer wanted) and the build fails with
+    /// [`ExecError::Superseded`].
+    fn still_valid(&mut self) -> bool {
+        true
+    }
 }
 
 /// A source with no transactions.
@@ -395,6 +405,9 @@ impl BlockExecutor {
                     }
                     Err(e) => return Err(exec_err(e)),
                 }
+            }
+            if !pool.still_valid() {
+                return Err(ExecError::Superseded);
             }
         }
         let (_evm, result) = ex.finish().map_err(exec_err)?;

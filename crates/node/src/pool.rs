@@ -2,7 +2,7 @@
 //! L1 fee parameters, behind a lock shared by RPC handlers and the sequencer.
 
 use std::{
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Condvar, Mutex, MutexGuard},
     time::Instant,
 };
 
@@ -51,6 +51,11 @@ pub struct PoolService {
     gas_limit: u64,
     journal: Mutex<Option<Journal>>,
     head: Mutex<Option<Arc<HeadContext>>>,
+    /// Counts admissions (and wake-ups), so the sequencer can wait for new transactions.
+    arrivals: Mutex<u64>,
+    arrived: Condvar,
+    /// Transactions replaced since the sequencer last asked, which an open block may hold.
+    replaced: Mutex<Vec<B256>>,
 }
 
 impl PoolService {
@@ -69,6 +74,9 @@ impl PoolService {
             gas_limit,
             journal: Mutex::new(None),
             head: Mutex::new(None),
+            arrivals: Mutex::new(0),
+            arrived: Condvar::new(),
+            replaced: Mutex::new(vec![]),
         }
     }
 
@@ -112,6 +120,40 @@ impl PoolService {
     /// reader could break half-way).
     pub fn lock(&self) -> MutexGuard<'_, Pool> {
         self.pool.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many transactions have been admitted (plus wake-ups) so far.
+    pub fn arrivals(&self) -> u64 {
+        *self.arrivals.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Blocks until [`PoolService::arrivals`] moves past `seen` or `until` passes; returns the
+    /// count then.
+    pub fn wait_for_arrivals(&self, seen: u64, until: Instant) -> u64 {
+        let mut count = self.arrivals.lock().unwrap_or_else(|e| e.into_inner());
+        while *count == seen {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            count = self
+                .arrived
+                .wait_timeout(count, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        *count
+    }
+
+    /// The transactions replaced in the pool since the last call.
+    pub fn take_replaced(&self) -> Vec<B256> {
+        std::mem::take(&mut *self.replaced.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Wakes whoever waits for arrivals (the sequencer, when it is told to stop).
+    pub fn wake(&self) {
+        *self.arrivals.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.arrived.notify_all();
     }
 
     /// Runs `f` with the validation context of the next block over the latest state.
@@ -217,10 +259,17 @@ impl opal_rpc::PoolHandle for PoolService {
         let hash = self.with_context(|state, ctx| {
             // Decoding and sender recovery run outside the lock, in parallel across handlers.
             let tx = Pool::validate(&raw, &self.config, ctx).map_err(|e| e.to_string())?;
-            self.lock()
+            let added = self
+                .lock()
                 .add_validated(tx, state, ctx)
-                .map(|o| o.hash)
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())?;
+            if let Some(old) = added.replaced {
+                self.replaced
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(old);
+            }
+            Ok::<_, String>(added.hash)
         })??;
         if let Some(j) = self
             .journal
@@ -233,6 +282,7 @@ impl opal_rpc::PoolHandle for PoolService {
                 tracing::warn!(error = %e, "cannot journal transaction");
             }
         }
+        self.wake();
         Ok(hash)
     }
 

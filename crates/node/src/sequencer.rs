@@ -1,25 +1,31 @@
-//! The sequencer loop: every block time, build the next block from the pool on top of the head,
-//! commit it, and re-evaluate the pool.
+//! The sequencer loop: build each block on top of the head for one block time, executing pool
+//! transactions as they arrive, then commit it at the block's deadline and re-evaluate the pool.
+//! Executing during the block time leaves only the commit between a block's deadline and its
+//! receipts.
 
 use std::{
+    collections::{HashMap, HashSet},
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, Ordering},
     },
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
+use alloy::primitives::Address;
 use alloy::{
     consensus::transaction::Recovered,
     eips::eip2718::WithEncoded,
     primitives::{B64, B256, U256},
 };
 use op_alloy::consensus::OpTxEnvelope;
-use opal_evm::{BlockExecutor, SequencerInputs, SkipReason, TxSource, sequencer_attributes};
+use opal_evm::{
+    BlockExecutor, ExecError, SequencerInputs, SkipReason, TxSource, sequencer_attributes,
+};
 use opal_primitives::RollupConfig;
 use opal_protocol::L1BlockInfo;
 use opal_txpool::BestTransactions;
-use tracing::{error, info, info_span, warn};
+use tracing::{debug, error, info, info_span, warn};
 
 use crate::{NodeError, PoolService, metrics::Metrics};
 
@@ -61,24 +67,118 @@ impl DevL1 {
     }
 }
 
-/// Adapts a pool snapshot to the executor's transaction source.
-struct PoolSource {
+/// How long the source lets transactions gather after an arrival before it takes the next pool
+/// snapshot (a snapshot per admission would cost more than it saves).
+const GATHER: Duration = Duration::from_millis(2);
+
+/// Rebuilds of a block whose transactions keep being replaced before it is committed; the
+/// last one commits whatever it holds.
+const MAX_REBUILDS: usize = 3;
+
+/// The executor's transaction source while a block is open: pool snapshots in block order,
+/// and, until the block's deadline, the transactions admitted after each snapshot.
+struct PoolSource<'a> {
+    pool: &'a PoolService,
+    base_fee: u64,
+    /// Wait for more transactions until then; `None` takes one snapshot only.
+    until: Option<Instant>,
+    /// The sequencer was told to stop: close the block now.
+    stop: &'a dyn Fn() -> bool,
     best: BestTransactions,
-    last: Option<(B256, alloy::primitives::Address)>,
+    /// Admission count the current snapshot covers.
+    seen: u64,
+    /// Per sender, the next nonce the block can take (`u64::MAX`: none in this block).
+    next_nonce: HashMap<Address, u64>,
+    last: Option<(B256, Address)>,
     invalid: Vec<B256>,
+    /// Time spent waiting for transactions (not building).
+    waited: Duration,
+    /// Transactions handed out and not skipped.
+    included: HashSet<B256>,
+    /// Whether replacements withdraw the block (not on the last rebuild).
+    withdraw_on_replacement: bool,
 }
 
-impl TxSource for PoolSource {
+impl<'a> PoolSource<'a> {
+    fn new(
+        pool: &'a PoolService,
+        base_fee: u64,
+        until: Option<Instant>,
+        stop: &'a dyn Fn() -> bool,
+    ) -> Self {
+        // Replacements before this snapshot cannot concern the block.
+        pool.take_replaced();
+        let seen = pool.arrivals();
+        let best = pool.lock().best(base_fee);
+        Self {
+            pool,
+            base_fee,
+            until,
+            stop,
+            best,
+            seen,
+            next_nonce: HashMap::new(),
+            last: None,
+            invalid: vec![],
+            waited: Duration::ZERO,
+            included: HashSet::new(),
+            withdraw_on_replacement: true,
+        }
+    }
+
+    /// Waits for admissions after the current snapshot and takes a new one; `false` when the
+    /// deadline passed or the sequencer is stopping first.
+    fn refill(&mut self) -> bool {
+        let Some(until) = self.until else {
+            return false;
+        };
+        let started = Instant::now();
+        loop {
+            if (self.stop)() || Instant::now() >= until {
+                self.waited += started.elapsed();
+                return false;
+            }
+            if self.pool.wait_for_arrivals(self.seen, until) != self.seen {
+                break;
+            }
+        }
+        let gathered = (Instant::now() + GATHER).min(until);
+        std::thread::sleep(gathered.saturating_duration_since(Instant::now()));
+        self.waited += started.elapsed();
+        self.seen = self.pool.arrivals();
+        self.best = self.pool.lock().best_from(self.base_fee, &self.next_nonce);
+        true
+    }
+}
+
+impl TxSource for PoolSource<'_> {
     fn next_tx(&mut self) -> Option<WithEncoded<Recovered<OpTxEnvelope>>> {
-        let t = self.best.next()?;
-        self.last = Some((t.hash, t.sender));
-        Some(WithEncoded::new(t.encoded.clone(), t.tx.clone()))
+        loop {
+            if let Some(t) = self.best.next() {
+                self.last = Some((t.hash, t.sender));
+                self.next_nonce.insert(t.sender, t.nonce + 1);
+                self.included.insert(t.hash);
+                return Some(WithEncoded::new(t.encoded.clone(), t.tx.clone()));
+            }
+            if !self.refill() {
+                return None;
+            }
+        }
+    }
+
+    fn still_valid(&mut self) -> bool {
+        // A replacement admitted while the block was open wins over the transaction it
+        // replaced, as it would had the block been built at its deadline.
+        let replaced = self.pool.take_replaced();
+        !(self.withdraw_on_replacement && replaced.iter().any(|h| self.included.contains(h)))
     }
 
     fn skip(&mut self, tx_hash: B256, reason: SkipReason) {
+        self.included.remove(&tx_hash);
         // Later nonces of the same sender cannot run in this block either.
         if let Some((_, sender)) = self.last.filter(|(h, _)| *h == tx_hash) {
             self.best.mark_invalid(sender);
+            self.next_nonce.insert(sender, u64::MAX);
         }
         if let SkipReason::Invalid(why) = reason {
             warn!(%tx_hash, %why, "dropping transaction that failed in the block");
@@ -96,6 +196,8 @@ pub struct Sequencer {
     new_blocks: tokio::sync::broadcast::Sender<opal_rpc::NewBlock>,
     metrics: Arc<Metrics>,
     switch: Arc<SequencerSwitch>,
+    /// Set on shutdown: the open block closes at once.
+    stopping: AtomicBool,
 }
 
 /// Starts and stops block production (the `admin_` methods); held by the RPC server.
@@ -104,6 +206,8 @@ pub struct SequencerSwitch {
     /// Held while a block is built, so `stop` returns after the block in flight.
     busy: Mutex<()>,
     store: Arc<opal_storage::Store>,
+    /// Woken on stop, so an open block closes at once.
+    pool: Arc<PoolService>,
 }
 
 impl SequencerSwitch {
@@ -141,6 +245,7 @@ impl opal_rpc::SequencerControl for SequencerSwitch {
         if !self.active.swap(false, Ordering::SeqCst) {
             return Err("sequencer not running".into());
         }
+        self.pool.wake();
         let _busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
         let head = self.head_hash()?;
         info!(%head, "sequencer stopped");
@@ -166,6 +271,7 @@ impl Sequencer {
             active: AtomicBool::new(true),
             busy: Mutex::new(()),
             store: executor.store().clone(),
+            pool: pool.clone(),
         });
         Self {
             executor,
@@ -175,6 +281,7 @@ impl Sequencer {
             new_blocks,
             metrics,
             switch,
+            stopping: AtomicBool::new(false),
         }
     }
 
@@ -183,45 +290,70 @@ impl Sequencer {
         self.switch.clone()
     }
 
-    /// Produces blocks until `shutdown` resolves. A block being built when shutdown arrives is
-    /// finished (and committed whole) before returning. A failed block is logged and retried at
-    /// the next tick.
+    /// Produces blocks until `shutdown` resolves: each block is open for one block time, takes
+    /// transactions as they are admitted, and commits at its deadline. On shutdown the open
+    /// block closes at once and is committed whole before returning. A failed block is logged
+    /// and the next one is tried at the next deadline.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<(), NodeError> {
         let this = Arc::new(self);
-        let mut interval = tokio::time::interval(this.block_time);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(shutdown);
+        let mut deadline = Instant::now() + this.block_time;
         loop {
-            tokio::select! {
-                _ = &mut shutdown => break,
-                _ = interval.tick() => {}
-            }
             if !this.switch.active.load(Ordering::SeqCst) {
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    _ = tokio::time::sleep(this.block_time) => {}
+                }
+                deadline = Instant::now() + this.block_time;
                 continue;
             }
             let s = this.clone();
-            let result = tokio::task::spawn_blocking(move || {
+            let mut task = tokio::task::spawn_blocking(move || {
                 let _busy = s.switch.busy.lock().unwrap_or_else(|e| e.into_inner());
                 if s.switch.active.load(Ordering::SeqCst) {
-                    s.produce()
+                    s.produce_until(Some(deadline))
                 } else {
                     Ok(())
                 }
-            })
-            .await
+            });
+            let mut stopping = false;
+            let result = tokio::select! {
+                r = &mut task => r,
+                _ = &mut shutdown => {
+                    stopping = true;
+                    this.stopping.store(true, Ordering::SeqCst);
+                    this.pool.wake();
+                    task.await
+                }
+            }
             .map_err(|e| NodeError::Other(format!("sequencer task: {e}")))?;
             if let Err(e) = result {
-                error!(error = %e, "block production failed; retrying at the next tick");
+                error!(error = %e, "block production failed; retrying at the next deadline");
+            }
+            if stopping {
+                break;
+            }
+            // A block that overran its successor's deadline delays the schedule.
+            let now = Instant::now();
+            deadline += this.block_time;
+            if deadline <= now {
+                deadline = now + this.block_time;
             }
         }
         Ok(())
     }
 
-    /// Builds and commits one block on top of the head.
+    /// Builds and commits one block from what the pool holds now.
     pub fn produce(&self) -> Result<(), NodeError> {
+        self.produce_until(None)
+    }
+
+    /// Builds and commits one block on top of the head, taking transactions as they are
+    /// admitted until `until` (`None`: only those pooled now).
+    pub fn produce_until(&self, until: Option<Instant>) -> Result<(), NodeError> {
         let store = self.executor.store();
         let reader = store.latest()?;
         let head = reader
@@ -256,18 +388,34 @@ impl Sequencer {
         let attrs = sequencer_attributes(self.executor.chain(), &parent, &inputs)
             .map_err(|e| NodeError::Other(format!("attributes: {e}")))?;
         let base_fee = self.executor.chain().next_base_fee(&parent, timestamp)?;
-        let mut source = PoolSource {
-            best: self.pool.lock().best(base_fee),
-            last: None,
-            invalid: vec![],
-        };
-        let started = std::time::Instant::now();
-        let block = self.executor.build(&parent, &attrs, &mut source)?;
+        let stop =
+            || self.stopping.load(Ordering::SeqCst) || !self.switch.active.load(Ordering::SeqCst);
+        let started = Instant::now();
+        let mut source = PoolSource::new(&self.pool, base_fee, until, &stop);
+        let mut built = self.executor.build(&parent, &attrs, &mut source);
+        // Rebuilt from the pool as it is now, without waiting, until no replacement interferes.
+        for attempt in 1..=MAX_REBUILDS {
+            if !matches!(built, Err(ExecError::Superseded)) {
+                break;
+            }
+            debug!(
+                number,
+                "a transaction of the open block was replaced; building it again"
+            );
+            let waited = source.waited;
+            source = PoolSource::new(&self.pool, base_fee, None, &stop);
+            source.waited = waited;
+            source.withdraw_on_replacement = attempt < MAX_REBUILDS;
+            built = self.executor.build(&parent, &attrs, &mut source);
+        }
+        let mut block = built?;
+        // Waiting for transactions is not execution.
+        block.timings.execution = block.timings.execution.saturating_sub(source.waited);
         self.metrics.block(
             number,
             block.transactions.len(),
             block.header.gas_used,
-            started.elapsed().as_micros() as u64,
+            started.elapsed().saturating_sub(source.waited).as_micros() as u64,
             &block.timings,
         );
         {

@@ -197,11 +197,21 @@ impl Pool {
 
     /// A snapshot of the pending transactions in block order at `base_fee`.
     pub fn best(&self, base_fee: u64) -> BestTransactions {
+        self.best_from(base_fee, &HashMap::new())
+    }
+
+    /// Like [`Pool::best`], for a block already holding some transactions: a sender listed in
+    /// `start` contributes only its pending transactions from that nonce on (`u64::MAX`: none).
+    pub fn best_from(&self, base_fee: u64, start: &HashMap<Address, u64>) -> BestTransactions {
         BestTransactions::new(
             base_fee,
-            self.senders
-                .iter()
-                .map(|(sender, s)| (*sender, s.pending_txs().cloned().collect())),
+            self.senders.iter().filter_map(|(sender, s)| {
+                let from = start.get(sender).copied().unwrap_or(0);
+                (from != u64::MAX).then(|| {
+                    let txs = s.pending_txs().filter(|t| t.nonce >= from).cloned();
+                    (*sender, txs.collect())
+                })
+            }),
         )
     }
 

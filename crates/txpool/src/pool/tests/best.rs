@@ -114,3 +114,35 @@ fn queued_transactions_are_not_yielded() {
         .unwrap();
     assert_eq!(pool.best(BASE_FEE).count(), 0);
 }
+
+#[test]
+fn best_from_resumes_each_sender_after_what_the_block_holds() {
+    let mut pool = Pool::new(config());
+    let state = MockState::funded();
+    let ctx = ctx();
+    for (k, n, tip) in [
+        (0, 0, 1),
+        (0, 1, 1),
+        (0, 2, 1),
+        (1, 0, 3),
+        (1, 1, 3),
+        (2, 0, 2),
+    ] {
+        pool.add(&transfer(k, n, 10 * GWEI, tip * GWEI), &state, &ctx)
+            .unwrap();
+    }
+    let [a, b, c] = [0, 1, 2].map(|k| key(k).address());
+    // The open block holds a's nonce 0 and b's nonces 0 and 1; c is blocked in it.
+    let start = std::collections::HashMap::from([(a, 1), (b, 2), (c, u64::MAX)]);
+    assert_eq!(order(pool.best_from(BASE_FEE, &start)), [(a, 1), (a, 2)]);
+    // Unlisted senders start at their first pending nonce, as in `best`.
+    let start = std::collections::HashMap::from([(a, 2)]);
+    assert_eq!(
+        order(pool.best_from(BASE_FEE, &start)),
+        [(b, 0), (b, 1), (c, 0), (a, 2)]
+    );
+    assert_eq!(
+        order(pool.best_from(BASE_FEE, &Default::default())),
+        order(pool.best(BASE_FEE))
+    );
+}
