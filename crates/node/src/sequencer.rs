@@ -299,51 +299,57 @@ impl Sequencer {
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<(), NodeError> {
         let this = Arc::new(self);
-        tokio::pin!(shutdown);
-        let mut deadline = Instant::now() + this.block_time;
-        loop {
-            if !this.switch.active.load(Ordering::SeqCst) {
-                tokio::select! {
-                    _ = &mut shutdown => break,
-                    _ = tokio::time::sleep(this.block_time) => {}
+        // Block production has its own thread, outside the async runtime, so that a busy RPC
+        // server (whose threads may run at a lower priority) does not delay blocks.
+        let worker = {
+            let this = this.clone();
+            std::thread::Builder::new()
+                .name("opal-sequencer".into())
+                .spawn(move || this.blocks())
+                .map_err(|e| NodeError::Other(format!("sequencer thread: {e}")))?
+        };
+        shutdown.await;
+        this.stopping.store(true, Ordering::SeqCst);
+        this.pool.wake();
+        tokio::task::spawn_blocking(move || worker.join())
+            .await
+            .map_err(|e| NodeError::Other(format!("sequencer task: {e}")))?
+            .map_err(|_| NodeError::Other("sequencer thread panicked".into()))
+    }
+
+    /// The block loop of [`Sequencer::run`], until `stopping` is set.
+    fn blocks(&self) {
+        let mut deadline = Instant::now() + self.block_time;
+        while !self.stopping.load(Ordering::SeqCst) {
+            let result = {
+                let _busy = self.switch.busy.lock().unwrap_or_else(|e| e.into_inner());
+                self.switch
+                    .active
+                    .load(Ordering::SeqCst)
+                    .then(|| self.produce_until(Some(deadline)))
+            };
+            match result {
+                // Stopped by `admin_stopSequencer`: idle until started again or shut down.
+                None => {
+                    let now = Instant::now();
+                    self.pool
+                        .wait_for_arrivals(self.pool.arrivals(), now + self.block_time);
+                    deadline = Instant::now() + self.block_time;
+                    continue;
                 }
-                deadline = Instant::now() + this.block_time;
-                continue;
-            }
-            let s = this.clone();
-            let mut task = tokio::task::spawn_blocking(move || {
-                let _busy = s.switch.busy.lock().unwrap_or_else(|e| e.into_inner());
-                if s.switch.active.load(Ordering::SeqCst) {
-                    s.produce_until(Some(deadline))
-                } else {
-                    Ok(())
+                Some(Err(e)) => {
+                    error!(error = %e, "block production failed; retrying at the next deadline");
+                    std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
                 }
-            });
-            let mut stopping = false;
-            let result = tokio::select! {
-                r = &mut task => r,
-                _ = &mut shutdown => {
-                    stopping = true;
-                    this.stopping.store(true, Ordering::SeqCst);
-                    this.pool.wake();
-                    task.await
-                }
-            }
-            .map_err(|e| NodeError::Other(format!("sequencer task: {e}")))?;
-            if let Err(e) = result {
-                error!(error = %e, "block production failed; retrying at the next deadline");
-            }
-            if stopping {
-                break;
+                Some(Ok(())) => {}
             }
             // A block that overran its successor's deadline delays the schedule.
             let now = Instant::now();
-            deadline += this.block_time;
+            deadline += self.block_time;
             if deadline <= now {
-                deadline = now + this.block_time;
+                deadline = now + self.block_time;
             }
         }
-        Ok(())
     }
 
     /// Builds and commits one block from what the pool holds now.
