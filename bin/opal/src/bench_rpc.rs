@@ -58,9 +58,14 @@ pub struct RpcArgs {
     /// Seconds to wait for every transfer to be included.
     #[arg(long, default_value_t = 300)]
     pub timeout: u64,
-    /// An empty directory for the node's datadir (a temporary one, removed after, by default).
+    /// An empty directory for the node's datadir (a temporary one, removed after, by default);
+    /// with several runs, run `i` uses its subdirectory `run-i`.
     #[arg(long)]
     pub datadir: Option<PathBuf>,
+    /// Repetitions, each on a new chain, opal and anvil alternating; the JSON line gives the
+    /// medians (the ratio is the median of the runs' ratios).
+    #[arg(long, default_value_t = 1)]
+    pub runs: usize,
 }
 
 const CHAIN_ID: u64 = 72077;
@@ -73,6 +78,7 @@ const TIP: u128 = GWEI;
 const TRANSFER_GAS: u64 = 21_000;
 
 /// Figures of one run.
+#[derive(Clone, Copy)]
 struct RunResult {
     included: usize,
     rejected: usize,
@@ -85,8 +91,8 @@ struct RunResult {
 
 /// Runs the benchmark.
 pub fn rpc(args: RpcArgs) -> eyre::Result<()> {
-    if args.accounts == 0 || args.txs == 0 || args.concurrency == 0 {
-        bail!("--txs, --accounts and --concurrency must be positive");
+    if args.accounts == 0 || args.txs == 0 || args.concurrency == 0 || args.runs == 0 {
+        bail!("--txs, --accounts, --concurrency and --runs must be positive");
     }
     let anvil_bin = if args.against_anvil {
         Some(find_anvil(args.anvil_bin.as_deref())?)
@@ -110,25 +116,60 @@ pub fn rpc(args: RpcArgs) -> eyre::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let opal = runtime.block_on(async {
-        let node = Spawned::opal(args.block_time, args.datadir.as_deref())?;
-        let r = run_target("opal", &node.url, &args, &senders, fund, &load).await;
-        drop(node);
-        r
-    })?;
-    let anvil = match &anvil_bin {
-        Some(bin) => Some(runtime.block_on(async {
-            let node = Spawned::anvil(bin, args.block_time).await?;
-            let r = run_target("anvil", &node.url, &args, &senders, fund, &load).await;
+    let mut opal = Vec::with_capacity(args.runs);
+    let mut anvil = Vec::with_capacity(args.runs);
+    for run in 0..args.runs {
+        let datadir = match (&args.datadir, args.runs) {
+            (Some(d), 1) => Some(d.clone()),
+            (Some(d), _) => Some(d.join(format!("run-{run}"))),
+            (None, _) => None,
+        };
+        opal.push(runtime.block_on(async {
+            let node = Spawned::opal(args.block_time, datadir.as_deref())?;
+            let r = run_target("opal", &node.url, &args, &senders, fund, &load).await;
             drop(node);
             r
-        })?),
-        None => None,
+        })?);
+        if let Some(bin) = &anvil_bin {
+            anvil.push(runtime.block_on(async {
+                let node = Spawned::anvil(bin, args.block_time).await?;
+                let r = run_target("anvil", &node.url, &args, &senders, fund, &load).await;
+                drop(node);
+                r
+            })?);
+        }
+    }
+    let median_of = |runs: &[RunResult], f: fn(&RunResult) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied()
     };
-
-    let ratio = anvil.as_ref().map(|a| opal.tps / a.tps);
+    let ratios: Vec<RunResult> = opal
+        .iter()
+        .zip(&anvil)
+        .map(|(o, a)| RunResult {
+            tps: o.tps / a.tps,
+            ..*o
+        })
+        .collect();
+    let ratio = median_of(&ratios, |r| r.tps);
+    let opal = RunResult {
+        tps: median_of(&opal, |r| r.tps).unwrap_or(f64::NAN),
+        p50_ms: median_of(&opal, |r| r.p50_ms).unwrap_or(f64::NAN),
+        p99_ms: median_of(&opal, |r| r.p99_ms).unwrap_or(f64::NAN),
+        ..opal[0]
+    };
+    let anvil = (!anvil.is_empty()).then(|| RunResult {
+        tps: median_of(&anvil, |r| r.tps).unwrap_or(f64::NAN),
+        p50_ms: median_of(&anvil, |r| r.p50_ms).unwrap_or(f64::NAN),
+        p99_ms: median_of(&anvil, |r| r.p99_ms).unwrap_or(f64::NAN),
+        ..anvil[0]
+    });
     if let Some(ratio) = ratio {
-        println!("opal/anvil included tx/s: {ratio:.2}x");
+        println!(
+            "opal/anvil included tx/s: {ratio:.2}x (median of {} runs)",
+            args.runs
+        );
     }
     // One JSON line, fields in a fixed order (`bench` first).
     let num = |x: Option<f64>| match x {
@@ -138,7 +179,7 @@ pub fn rpc(args: RpcArgs) -> eyre::Result<()> {
     println!(
         "{{\"bench\":\"rpc-transfers\",\"opal_tps\":{},\"anvil_tps\":{},\"ratio\":{},\
          \"p50_ms\":{},\"p99_ms\":{},\"anvil_p50_ms\":{},\"anvil_p99_ms\":{},\"txs\":{},\
-         \"accounts\":{},\"concurrency\":{},\"block_time_ms\":{}}}",
+         \"accounts\":{},\"concurrency\":{},\"block_time_ms\":{},\"runs\":{}}}",
         num(Some(opal.tps)),
         num(anvil.as_ref().map(|a| a.tps)),
         num(ratio),
@@ -150,6 +191,7 @@ pub fn rpc(args: RpcArgs) -> eyre::Result<()> {
         args.accounts,
         args.concurrency,
         args.block_time.as_millis(),
+        args.runs,
     );
     Ok(())
 }
