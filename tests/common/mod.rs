@@ -131,6 +131,19 @@ pub fn sign_1559(
     gas: u64,
     max_fee: u128,
 ) -> (alloy::primitives::Bytes, alloy::primitives::B256) {
+    sign_1559_tip(signer, nonce, to, input, gas, max_fee, 1_000_000)
+}
+
+/// [`sign_1559`] with the priority fee given.
+pub fn sign_1559_tip(
+    signer: &alloy::signers::local::PrivateKeySigner,
+    nonce: u64,
+    to: alloy::primitives::TxKind,
+    input: alloy::primitives::Bytes,
+    gas: u64,
+    max_fee: u128,
+    tip: u128,
+) -> (alloy::primitives::Bytes, alloy::primitives::B256) {
     use alloy::{
         consensus::{SignableTransaction, TxEip1559, TxEnvelope},
         eips::eip2718::Encodable2718,
@@ -141,7 +154,7 @@ pub fn sign_1559(
         nonce,
         gas_limit: gas,
         max_fee_per_gas: max_fee,
-        max_priority_fee_per_gas: 1_000_000,
+        max_priority_fee_per_gas: tip,
         to,
         value: alloy::primitives::U256::ZERO,
         access_list: Default::default(),

@@ -41,6 +41,13 @@ struct HeadContext {
     l1: op_revm::L1BlockInfo,
 }
 
+/// The admission count and how many threads wait for it to move.
+#[derive(Debug, Default)]
+struct Arrivals {
+    count: u64,
+    waiting: usize,
+}
+
 /// The shared pool.
 pub struct PoolService {
     chain: Arc<OpalChain>,
@@ -52,7 +59,7 @@ pub struct PoolService {
     journal: Mutex<Option<Journal>>,
     head: Mutex<Option<Arc<HeadContext>>>,
     /// Counts admissions (and wake-ups), so the sequencer can wait for new transactions.
-    arrivals: Mutex<u64>,
+    arrivals: Mutex<Arrivals>,
     arrived: Condvar,
     /// Transactions replaced since the sequencer last asked, which an open block may hold.
     replaced: Mutex<Vec<B256>>,
@@ -74,7 +81,7 @@ impl PoolService {
             gas_limit,
             journal: Mutex::new(None),
             head: Mutex::new(None),
-            arrivals: Mutex::new(0),
+            arrivals: Mutex::new(Arrivals::default()),
             arrived: Condvar::new(),
             replaced: Mutex::new(vec![]),
         }
@@ -124,25 +131,30 @@ impl PoolService {
 
     /// How many transactions have been admitted (plus wake-ups) so far.
     pub fn arrivals(&self) -> u64 {
-        *self.arrivals.lock().unwrap_or_else(|e| e.into_inner())
+        self.arrivals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .count
     }
 
     /// Blocks until [`PoolService::arrivals`] moves past `seen` or `until` passes; returns the
     /// count then.
     pub fn wait_for_arrivals(&self, seen: u64, until: Instant) -> u64 {
-        let mut count = self.arrivals.lock().unwrap_or_else(|e| e.into_inner());
-        while *count == seen {
+        let mut a = self.arrivals.lock().unwrap_or_else(|e| e.into_inner());
+        a.waiting += 1;
+        while a.count == seen {
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
-            count = self
+            a = self
                 .arrived
-                .wait_timeout(count, left)
+                .wait_timeout(a, left)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
-        *count
+        a.waiting -= 1;
+        a.count
     }
 
     /// The transactions replaced in the pool since the last call.
@@ -152,8 +164,15 @@ impl PoolService {
 
     /// Wakes whoever waits for arrivals (the sequencer, when it is told to stop).
     pub fn wake(&self) {
-        *self.arrivals.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.arrived.notify_all();
+        let waiting = {
+            let mut a = self.arrivals.lock().unwrap_or_else(|e| e.into_inner());
+            a.count += 1;
+            a.waiting > 0
+        };
+        // Most admissions find nobody waiting: no wake-up system call then.
+        if waiting {
+            self.arrived.notify_all();
+        }
     }
 
     /// Runs `f` with the validation context of the next block over the latest state.

@@ -1,0 +1,148 @@
+//! End to end: the sequencer's open block. Transactions admitted while a block is open join it in
+//! nonce order, and a replacement the pool accepts is the transaction that gets mined, even when
+//! the open block had already executed the transaction it replaced.
+
+use std::time::{Duration, Instant};
+
+use alloy::{
+    primitives::{Address, B256, Bytes, TxKind, address},
+    signers::local::PrivateKeySigner,
+};
+use jsonrpsee::{
+    core::client::ClientT,
+    http_client::{HttpClient, HttpClientBuilder},
+};
+use serde_json::{Value, json};
+
+mod common;
+use common::{DevNode, call_error, params, sign_1559_tip};
+
+const KEY3: &str = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
+const TO: Address = address!("000000000000000000000000000000000000dEaD");
+const GWEI: u128 = 1_000_000_000;
+
+async fn call(http: &HttpClient, method: &str, args: Vec<Value>) -> Value {
+    http.request::<Value, _>(method, params(args))
+        .await
+        .unwrap_or_else(|e| panic!("{method}: {e}"))
+}
+
+fn quantity(v: &Value) -> u64 {
+    u64::from_str_radix(v.as_str().expect("quantity").trim_start_matches("0x"), 16).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_block_keeps_nonce_order_and_honours_replacements() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(dir.path(), "1s", &[]);
+    let http = HttpClientBuilder::default()
+        .request_timeout(Duration::from_secs(30))
+        .build(format!("http://{}", node.addr))
+        .unwrap();
+    let signer: PrivateKeySigner = KEY3.parse().unwrap();
+    let me = signer.address();
+    // The replacement bumps both fee fields (tip 1 → 3 gwei, fee cap 100 → 200 gwei).
+    let sign = |nonce: u64, replacement: bool| {
+        let (fee, tip) = if replacement {
+            (200 * GWEI, 3 * GWEI)
+        } else {
+            (100 * GWEI, GWEI)
+        };
+        sign_1559_tip(
+            &signer,
+            nonce,
+            TxKind::Call(TO),
+            Bytes::new(),
+            21_000,
+            fee,
+            tip,
+        )
+    };
+
+    let mut replaced_rounds = 0;
+    for round in 0..4 {
+        let start = quantity(
+            &call(
+                &http,
+                "eth_getTransactionCount",
+                vec![json!(me), json!("latest")],
+            )
+            .await,
+        );
+        // A run of ten, sent one after another while blocks open and close.
+        let mut mined: Vec<B256> = vec![];
+        for k in 0..10 {
+            let (raw, hash) = sign(start + k, false);
+            let got = call(&http, "eth_sendRawTransaction", vec![json!(raw)]).await;
+            assert_eq!(got, json!(hash));
+            mined.push(hash);
+        }
+        // Let the open block execute the run, then replace the last one (a new hash).
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let last = start + 9;
+        let (raw, replacement) = sign(last, true);
+        match http
+            .request::<Value, _>("eth_sendRawTransaction", params(vec![json!(raw)]))
+            .await
+        {
+            Ok(got) => {
+                assert_eq!(got, json!(replacement));
+                mined[9] = replacement;
+                replaced_rounds += 1;
+            }
+            // The block holding the original was committed first: the replacement is too late.
+            Err(e) => {
+                let e = call_error(e);
+                assert!(
+                    e.message().contains("nonce too low"),
+                    "round {round}: {e:?}"
+                );
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while quantity(
+            &call(
+                &http,
+                "eth_getTransactionCount",
+                vec![json!(me), json!("latest")],
+            )
+            .await,
+        ) < start + 10
+        {
+            assert!(Instant::now() < deadline, "round {round}: run not mined");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Exactly the expected transactions were mined, in nonce order across blocks.
+        let mut position = (0u64, 0u64);
+        for (k, hash) in mined.iter().enumerate() {
+            let r = call(&http, "eth_getTransactionReceipt", vec![json!(hash)]).await;
+            assert_eq!(r["status"], "0x1", "round {round} nonce {k}: {r}");
+            let at = (
+                quantity(&r["blockNumber"]),
+                quantity(&r["transactionIndex"]),
+            );
+            assert!(
+                at > position,
+                "round {round}: nonce {k} at {at:?} after {position:?}"
+            );
+            position = at;
+            let tx = call(&http, "eth_getTransactionByHash", vec![json!(hash)]).await;
+            assert_eq!(quantity(&tx["nonce"]), start + k as u64);
+        }
+        if mined[9] == replacement {
+            let (_, original) = sign(last, false);
+            let r = call(&http, "eth_getTransactionReceipt", vec![json!(original)]).await;
+            assert!(
+                r.is_null(),
+                "round {round}: the replaced transaction was mined: {r}"
+            );
+        }
+        let status = call(&http, "txpool_status", vec![]).await;
+        assert_eq!(status["pending"], "0x0", "round {round}: {status}");
+    }
+    // 0.1 s after the run, in one-second blocks, most replacements find the block still open.
+    assert!(
+        replaced_rounds > 0,
+        "no replacement was accepted in four rounds"
+    );
+}
