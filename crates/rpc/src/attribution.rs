@@ -389,11 +389,7 @@ impl AttributionRpc {
     /// table.
     pub fn into_module(self) -> Result<RpcModule<()>, RpcError> {
         let subs = self.subs.clone();
-        let mut m = RpcModule::new(());
-        m.merge(self.into_rpc())
-            .map_err(|e| RpcError::Setup(e.to_string()))?;
-        subs.serve_unsubscribe(&mut m, "attribution_unsubscribe")?;
-        Ok(m)
+        subs.module(self.into_rpc(), "attribution_unsubscribe")
     }
 
     fn latest(&self) -> RpcResult<StateReader> {

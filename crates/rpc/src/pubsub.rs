@@ -69,11 +69,7 @@ impl EthPubSubRpc {
     /// The module, with `eth_unsubscribe` served from this server's own subscription table.
     pub fn into_module(self) -> Result<RpcModule<()>, RpcError> {
         let subs = self.subs.clone();
-        let mut m = RpcModule::new(());
-        m.merge(self.into_rpc())
-            .map_err(|e| RpcError::Setup(e.to_string()))?;
-        subs.serve_unsubscribe(&mut m, "eth_unsubscribe")?;
-        Ok(m)
+        subs.module(self.into_rpc(), "eth_unsubscribe")
     }
 }
 

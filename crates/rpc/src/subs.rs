@@ -14,7 +14,7 @@ use std::{
 };
 
 use jsonrpsee::{
-    ConnectionId, Extensions, PendingSubscriptionSink, RpcModule, SubscriptionSink,
+    ConnectionId, Extensions, Methods, PendingSubscriptionSink, RpcModule, SubscriptionSink,
     types::{ErrorObjectOwned, Params, SubscriptionId},
 };
 use tokio::sync::oneshot;
@@ -64,8 +64,22 @@ impl Subscriptions {
         }
     }
 
+    /// One module of `methods` (a namespace with subscriptions), with its unsubscribe method
+    /// `name` served from this table.
+    pub(crate) fn module(
+        self: &Arc<Self>,
+        methods: impl Into<Methods>,
+        name: &'static str,
+    ) -> Result<RpcModule<()>, RpcError> {
+        let mut m = RpcModule::new(());
+        m.merge(methods)
+            .map_err(|e| RpcError::Setup(e.to_string()))?;
+        self.serve_unsubscribe(&mut m, name)?;
+        Ok(m)
+    }
+
     /// Replaces the unsubscribe method `name` jsonrpsee generated with one served from this table.
-    pub(crate) fn serve_unsubscribe(
+    fn serve_unsubscribe(
         self: &Arc<Self>,
         module: &mut RpcModule<()>,
         name: &'static str,
