@@ -154,6 +154,10 @@ impl<'a> PoolSource<'a> {
 impl TxSource for PoolSource<'_> {
     fn next_tx(&mut self) -> Option<WithEncoded<Recovered<OpTxEnvelope>>> {
         loop {
+            // The block closes at its deadline even while transactions keep coming.
+            if self.until.is_some_and(|until| Instant::now() >= until) || (self.stop)() {
+                return None;
+            }
             if let Some(t) = self.best.next() {
                 self.last = Some((t.hash, t.sender));
                 self.next_nonce.insert(t.sender, t.nonce + 1);
