@@ -38,6 +38,8 @@ pub struct Sandbox {
     pub chain_id: u64,
     block: u64,
     nonces: BTreeMap<Address, u64>,
+    /// Whether the attribution precompiles are installed.
+    precompiles: bool,
 }
 
 impl Sandbox {
@@ -65,6 +67,19 @@ impl Sandbox {
             chain_id,
             block: 1,
             nonces: BTreeMap::new(),
+            precompiles: true,
+        }
+    }
+
+    /// A sandbox without the attribution precompiles, so code at their addresses runs as code
+    /// (for the Solidity references), configured alike otherwise.
+    pub fn without_precompiles(chain_id: u64) -> Self {
+        Self {
+            db: CacheDB::new(EmptyDB::default()),
+            chain_id,
+            block: 1,
+            nonces: BTreeMap::new(),
+            precompiles: false,
         }
     }
 
@@ -148,7 +163,9 @@ impl Sandbox {
         });
         let mut evm =
             OpEvmFactory::<OpTx>::default().create_evm(&mut self.db, EvmEnv::new(cfg, block));
-        crate::install(evm.precompiles_mut());
+        if self.precompiles {
+            crate::install(evm.precompiles_mut());
+        }
         let r = evm
             .transact(tx)
             .map_err(|e| SandboxError::Invalid(e.to_string()))?;

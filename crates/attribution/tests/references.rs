@@ -17,13 +17,9 @@
 //!   hashes must match byte for byte, pinning `keccak256(abi.encode(shares))` with its offset
 //!   word.
 
-use std::collections::BTreeMap;
-
 use alloy::sol_types::{SolCall, SolError, SolValue};
-use alloy_evm::{Evm, EvmEnv, EvmFactory};
-use alloy_op_evm::{OpEvmFactory, OpTx};
 use alloy_primitives::{Address, B256, Bytes, Log, TxKind, U256, address, keccak256};
-use op_revm::{OpHaltReason, OpSpecId, OpTransaction};
+use op_revm::OpHaltReason;
 use opal_attribution::{
     FEE_SPLIT_ADDRESS, LEDGER_ADDRESS, MERKLE_ADDRESS, SPAN_MATCH_ADDRESS,
     abi::{IAttributionLedger as L, IFeeSplit, IMerkleMultiProof, ISpanMatch},
@@ -34,13 +30,7 @@ use opal_attribution::{
     sandbox::SplitMix64 as Rng,
     span::ngram_leaf,
 };
-use revm::{
-    DatabaseCommit,
-    context::{BlockEnv, CfgEnv, TxEnv},
-    context_interface::result::ExecutionResult,
-    database::{CacheDB, EmptyDB},
-    state::AccountInfo,
-};
+use revm::{context_interface::result::ExecutionResult, state::AccountInfo};
 
 const CHAIN_ID: u64 = 72_077;
 const DEPLOYER: Address = address!("0x00000000000000000000000000000000000d0001");
@@ -645,87 +635,11 @@ fn recipients() -> Vec<Address> {
     v
 }
 
-/// An op-revm EVM without the attribution precompiles (so code at `0x…A77001` runs as code),
-/// configured like [`Sandbox`]: one transaction per block, block numbers from 1, no base fee.
-struct Plain {
-    db: CacheDB<EmptyDB>,
-    block: u64,
-    nonces: BTreeMap<Address, u64>,
-}
-
-impl Plain {
-    fn exec(
-        &mut self,
-        from: Address,
-        to: TxKind,
-        data: Bytes,
-        value: U256,
-        gas: u64,
-    ) -> ExecutionResult<OpHaltReason> {
-        let mut cfg = CfgEnv::new()
-            .with_chain_id(CHAIN_ID)
-            .with_spec_and_mainnet_gas_params(OpSpecId::ISTHMUS);
-        cfg.disable_base_fee = true;
-        cfg.disable_block_gas_limit = true;
-        cfg.limit_contract_code_size = Some(usize::MAX);
-        let block = BlockEnv {
-            number: U256::from(self.block),
-            timestamp: U256::from(1_000 + self.block),
-            gas_limit: u64::MAX,
-            ..Default::default()
-        };
-        self.block += 1;
-        let nonce = self.nonces.entry(from).or_default();
-        let tx = OpTx(OpTransaction {
-            base: TxEnv {
-                caller: from,
-                gas_limit: gas,
-                kind: to,
-                value,
-                data,
-                nonce: *nonce,
-                chain_id: Some(CHAIN_ID),
-                ..Default::default()
-            },
-            enveloped_tx: Some(Bytes::new()),
-            deposit: Default::default(),
-        });
-        let mut evm =
-            OpEvmFactory::<OpTx>::default().create_evm(&mut self.db, EvmEnv::new(cfg, block));
-        let r = evm.transact(tx).expect("valid transaction");
-        drop(evm);
-        *nonce += 1;
-        self.db.commit(r.state);
-        r.result
-    }
-
-    fn fund(&mut self, a: Address, balance: U256) {
-        let mut info = self
-            .db
-            .cache
-            .accounts
-            .get(&a)
-            .map(|acc| acc.info.clone())
-            .unwrap_or_default();
-        info.balance = balance;
-        self.db.insert_account_info(a, info);
-    }
-
-    fn balance(&self, a: Address) -> U256 {
-        self.db
-            .cache
-            .accounts
-            .get(&a)
-            .map(|acc| acc.info.balance)
-            .unwrap_or_default()
-    }
-}
-
 /// The native ledger (in a [`Sandbox`]) and `LedgerReference` (at the same address, in a
-/// [`Plain`] EVM) driven with the same transactions, block for block.
+/// [`Sandbox::without_precompiles`]) driven with the same transactions, block for block.
 struct Ledgers {
     native: Sandbox,
-    reference: Plain,
+    reference: Sandbox,
     steps: usize,
 }
 
@@ -745,29 +659,18 @@ impl Ledgers {
                 roles: vec![(ADMIN, Role::Admin)],
             },
         );
-        let mut reference = Plain {
-            db: CacheDB::new(EmptyDB::default()),
-            block: 1,
-            nonces: BTreeMap::new(),
-        };
-        for a in [ADMIN, ATTESTOR, REGISTRAR, OUTSIDER, ATTESTOR2] {
-            native.fund(a, fund);
-            reference.fund(a, fund);
-        }
-        // Deploy the reference (constructor(admin)) and move it, storage and all, to the
-        // ledger's address.
-        reference.fund(DEPLOYER, fund);
+        // Deploy the reference (constructor(admin)) in a scratch chain and move it, storage
+        // and all, to the ledger's address in a fresh one.
+        let mut scratch = Sandbox::without_precompiles(CHAIN_ID);
+        scratch.fund(DEPLOYER, fund);
         let mut init = init_code("LedgerReference").to_vec();
         init.extend_from_slice(&ADMIN.abi_encode());
-        let r = reference.exec(DEPLOYER, TxKind::Create, init.into(), U256::ZERO, GAS);
-        let deployed = match r {
-            ExecutionResult::Success { output, .. } => {
-                *output.address().expect("created an account")
-            }
-            other => panic!("deploying LedgerReference: {other:?}"),
-        };
-        let account = reference.db.cache.accounts[&deployed].clone();
+        let deployed = scratch
+            .deploy(DEPLOYER, init.into())
+            .unwrap_or_else(|e| panic!("deploying LedgerReference: {e}"));
+        let account = scratch.db.cache.accounts[&deployed].clone();
         let code = account.info.code.clone().expect("code");
+        let mut reference = Sandbox::without_precompiles(CHAIN_ID);
         reference.db.insert_account_info(
             LEDGER_ADDRESS,
             AccountInfo {
@@ -783,7 +686,10 @@ impl Ledgers {
                 .insert_account_storage(LEDGER_ADDRESS, *slot, *value)
                 .expect("in-memory");
         }
-        reference.block = 1;
+        for a in [ADMIN, ATTESTOR, REGISTRAR, OUTSIDER, ATTESTOR2] {
+            native.fund(a, fund);
+            reference.fund(a, fund);
+        }
         Self {
             native,
             reference,
@@ -805,13 +711,16 @@ impl Ledgers {
                 GAS,
             )
             .expect("valid transaction");
-        let reference = self.reference.exec(
-            from,
-            TxKind::Call(LEDGER_ADDRESS),
-            Bytes::from(data.clone()),
-            value,
-            GAS,
-        );
+        let reference = self
+            .reference
+            .exec(
+                from,
+                TxKind::Call(LEDGER_ADDRESS),
+                Bytes::from(data.clone()),
+                value,
+                GAS,
+            )
+            .expect("valid transaction");
         let what = selector_name(&data);
         assert_eq!(
             Outcome::of(&native),
@@ -1459,9 +1368,10 @@ fn value_on_a_non_payable_call_is_refused_by_both() {
                 GAS,
             )
             .expect("valid transaction");
-        let reference =
-            l.reference
-                .exec(ADMIN, TxKind::Call(LEDGER_ADDRESS), data.into(), value, GAS);
+        let reference = l
+            .reference
+            .exec(ADMIN, TxKind::Call(LEDGER_ADDRESS), data.into(), value, GAS)
+            .expect("valid transaction");
         assert_eq!(
             Outcome::of(&native),
             Outcome::Revert(L::NonPayable {}.abi_encode().into()),
@@ -1615,9 +1525,10 @@ fn dirty_calldata_is_refused_by_both() {
                 GAS,
             )
             .expect("valid transaction");
-        let reference =
-            l.reference
-                .exec(from, TxKind::Call(LEDGER_ADDRESS), data.into(), value, GAS);
+        let reference = l
+            .reference
+            .exec(from, TxKind::Call(LEDGER_ADDRESS), data.into(), value, GAS)
+            .expect("valid transaction");
         assert_eq!(
             Outcome::of(&reference),
             Outcome::Revert(Bytes::new()),
