@@ -100,6 +100,18 @@ pub fn execute(args: ExecuteArgs) -> eyre::Result<()> {
     Ok(())
 }
 
+/// The L1 origin of the benchmark blocks: 1 gwei base fee, blob base fee 1, OP mainnet's
+/// Ecotone fee scalars.
+pub(crate) fn l1_info() -> L1BlockInfo {
+    L1BlockInfo {
+        base_fee: U256::from(1_000_000_000u64),
+        blob_base_fee: U256::from(1),
+        base_fee_scalar: 1368,
+        blob_base_fee_scalar: 810_949,
+        ..Default::default()
+    }
+}
+
 pub(crate) fn tempfile_dir(given: Option<&Path>) -> eyre::Result<PathBuf> {
     let dir = match given {
         Some(d) => d.to_path_buf(),
@@ -225,13 +237,7 @@ fn replay(args: &ExecuteArgs, kind: &str, accounts: usize, dir: &Path) -> eyre::
         blocks.push(txs);
     }
 
-    let info = L1BlockInfo {
-        base_fee: U256::from(1_000_000_000u64),
-        blob_base_fee: U256::from(1),
-        base_fee_scalar: 1368,
-        blob_base_fee_scalar: 810_949,
-        ..Default::default()
-    };
+    let info = l1_info();
     let mut parent = genesis.header;
     let (mut gas, mut txs, mut skipped) = (0u64, 0usize, 0usize);
     let mut elapsed = Duration::ZERO;

@@ -297,25 +297,10 @@ fn span_match(args: &AttributionArgs) -> eyre::Result<()> {
         .collect();
     leaves.extend((0..3_072).map(|_| rng.b256()));
     let tree = Tree::new(&leaves).ok_or_else(|| eyre!("empty tree"))?;
-    let mp = tree.multi_proof(&(0..claims.len()).collect::<Vec<_>>());
-    let data: Bytes = ISpanMatch::verifySpansCall {
-        outputTokens: output,
-        n,
-        tokenizerId: tokenizer,
-        fingerprintRoot: tree.root(),
-        claims: mp
-            .leaf_order
-            .iter()
-            .map(|&k| ISpanMatch::Claim {
-                pos: claims[k].0,
-                contributionIndex: claims[k].1,
-            })
-            .collect(),
-        proof: mp.proof,
-        proofFlags: mp.flags,
-    }
-    .abi_encode()
-    .into();
+    let data: Bytes =
+        opal_attribution::span::verify_spans_call(output, n, tokenizer, &claims, &tree)
+            .abi_encode()
+            .into();
     let native = side(&mut sb, SPAN_MATCH_ADDRESS, &data, U256::ZERO, args.runs)?;
     let solidity = side(&mut sb, reference, &data, U256::ZERO, args.runs)?;
     let ok = ISpanMatch::verifySpansCall::abi_decode_returns(&native.output)?;
@@ -606,13 +591,7 @@ fn sequencer_throughput(args: &AttributionArgs) -> eyre::Result<()> {
             .txs
             .extend(sign_calls(&attestor, chain_id, &mut attestor_nonce, calls)?);
     }
-    let info = L1BlockInfo {
-        base_fee: U256::from(1_000_000_000u64),
-        blob_base_fee: U256::from(1),
-        base_fee_scalar: 1368,
-        blob_base_fee_scalar: 810_949,
-        ..Default::default()
-    };
+    let info = crate::bench::l1_info();
     let mut parent = genesis.header;
     let (mut gas, mut batches) = (0u64, 0usize);
     let mut elapsed = std::time::Duration::ZERO;

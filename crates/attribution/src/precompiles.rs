@@ -318,24 +318,7 @@ mod tests {
             .collect();
         leaves.extend((0..extra as u64).map(h));
         let tree = Tree::new(&leaves).expect("non-empty tree");
-        let mp = tree.multi_proof(&(0..claims).collect::<Vec<_>>());
-        ISpanMatch::verifySpansCall {
-            outputTokens: output,
-            n,
-            tokenizerId: 3,
-            fingerprintRoot: tree.root(),
-            claims: mp
-                .leaf_order
-                .iter()
-                .map(|&i| ISpanMatch::Claim {
-                    pos: cl[i].0,
-                    contributionIndex: cl[i].1,
-                })
-                .collect(),
-            proof: mp.proof,
-            proofFlags: mp.flags,
-        }
-        .abi_encode()
+        crate::span::verify_spans_call(output, n, 3, &cl, &tree).abi_encode()
     }
 
     fn assert_oog_boundary(f: fn(&[u8], u64) -> PrecompileOutput, data: &[u8], cost: u64) {

@@ -221,6 +221,36 @@ impl Coverage {
     }
 }
 
+/// The `verifySpans` call for `claims` (`(pos, contributionIndex)` into `output`) against
+/// `tree`, whose leaf `i` is claim `i`'s n-gram leaf: the claims in the multiproof's leaf order,
+/// with its proof and flags.
+pub fn verify_spans_call(
+    output: Vec<u32>,
+    n: u8,
+    tokenizer_id: u32,
+    claims: &[(u32, u64)],
+    tree: &crate::merkle::tree::Tree,
+) -> crate::abi::ISpanMatch::verifySpansCall {
+    use crate::abi::ISpanMatch;
+    let mp = tree.multi_proof(&(0..claims.len()).collect::<Vec<_>>());
+    ISpanMatch::verifySpansCall {
+        outputTokens: output,
+        n,
+        tokenizerId: tokenizer_id,
+        fingerprintRoot: tree.root(),
+        claims: mp
+            .leaf_order
+            .iter()
+            .map(|&i| ISpanMatch::Claim {
+                pos: claims[i].0,
+                contributionIndex: claims[i].1,
+            })
+            .collect(),
+        proof: mp.proof,
+        proofFlags: mp.flags,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

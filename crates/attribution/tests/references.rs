@@ -425,23 +425,7 @@ fn span_call(
         .collect();
     leaves.extend((0..decoys.max(usize::from(claims.is_empty()))).map(|_| rng.b256()));
     let tree = Tree::new(&leaves).expect("leaves");
-    let mp = tree.multi_proof(&(0..claims.len()).collect::<Vec<_>>());
-    ISpanMatch::verifySpansCall {
-        outputTokens: output.to_vec(),
-        n,
-        tokenizerId: tokenizer,
-        fingerprintRoot: tree.root(),
-        claims: mp
-            .leaf_order
-            .iter()
-            .map(|&i| ISpanMatch::Claim {
-                pos: claims[i].0,
-                contributionIndex: claims[i].1,
-            })
-            .collect(),
-        proof: mp.proof,
-        proofFlags: mp.flags,
-    }
+    opal_attribution::span::verify_spans_call(output.to_vec(), n, tokenizer, claims, &tree)
 }
 
 /// Claim positions of several shapes over `len` tokens with n-grams of `n`.
