@@ -681,6 +681,44 @@ impl Ledgers {
         }
     }
 
+    /// Gives ATTESTOR the attestor role, sets the fee config and registers MODEL, in both.
+    fn attestor_fee_config_and_model(&mut self) {
+        let l = self;
+        l.ok(
+            ADMIN,
+            L::setRoleCall {
+                account: ATTESTOR,
+                role: 1,
+            }
+            .abi_encode(),
+            U256::ZERO,
+        );
+        l.ok(
+            ADMIN,
+            L::setFeeConfigCall {
+                protocolBps: BPS[0],
+                modelBps: BPS[1],
+                stakerBps: BPS[2],
+                contributorBps: BPS[3],
+                treasury: TREASURY,
+                stakerPool: STAKERS,
+            }
+            .abi_encode(),
+            U256::ZERO,
+        );
+        l.ok(
+            ADMIN,
+            L::registerModelCall {
+                modelId: MODEL,
+                owner: REGISTRAR,
+                payout: PAYOUT,
+                tokenizerId: 7,
+            }
+            .abi_encode(),
+            U256::ZERO,
+        );
+    }
+
     /// Sends `data` with `value` from `from` to both ledgers and checks that they agree on the
     /// outcome, the return or revert data and the logs; returns the outcome.
     fn both(&mut self, from: Address, data: Vec<u8>, value: U256) -> Outcome {
@@ -1276,39 +1314,7 @@ fn ledger_matches_the_reference() {
 fn model_fee_total_saturates_like_the_native_ledger() {
     let mut l = Ledgers::new();
     let mut rng = Rng(0x5a7);
-    l.ok(
-        ADMIN,
-        L::setRoleCall {
-            account: ATTESTOR,
-            role: 1,
-        }
-        .abi_encode(),
-        U256::ZERO,
-    );
-    l.ok(
-        ADMIN,
-        L::registerModelCall {
-            modelId: MODEL,
-            owner: REGISTRAR,
-            payout: PAYOUT,
-            tokenizerId: 7,
-        }
-        .abi_encode(),
-        U256::ZERO,
-    );
-    l.ok(
-        ADMIN,
-        L::setFeeConfigCall {
-            protocolBps: BPS[0],
-            modelBps: BPS[1],
-            stakerBps: BPS[2],
-            contributorBps: BPS[3],
-            treasury: TREASURY,
-            stakerPool: STAKERS,
-        }
-        .abi_encode(),
-        U256::ZERO,
-    );
+    l.attestor_fee_config_and_model();
     for fee in [u128::MAX, 2] {
         let call = L::recordInferenceCall {
             inferenceId: rng.b256(),
@@ -1381,39 +1387,7 @@ fn value_on_a_non_payable_call_is_refused_by_both() {
 fn dirty_calldata_is_refused_by_both() {
     let mut l = Ledgers::new();
     let mut rng = Rng(0xd1);
-    l.ok(
-        ADMIN,
-        L::setRoleCall {
-            account: ATTESTOR,
-            role: 1,
-        }
-        .abi_encode(),
-        U256::ZERO,
-    );
-    l.ok(
-        ADMIN,
-        L::setFeeConfigCall {
-            protocolBps: BPS[0],
-            modelBps: BPS[1],
-            stakerBps: BPS[2],
-            contributorBps: BPS[3],
-            treasury: TREASURY,
-            stakerPool: STAKERS,
-        }
-        .abi_encode(),
-        U256::ZERO,
-    );
-    l.ok(
-        ADMIN,
-        L::registerModelCall {
-            modelId: MODEL,
-            owner: REGISTRAR,
-            payout: PAYOUT,
-            tokenizerId: 7,
-        }
-        .abi_encode(),
-        U256::ZERO,
-    );
+    l.attestor_fee_config_and_model();
     l.ok(
         ADMIN,
         L::registerDatanetCall {
