@@ -14,6 +14,10 @@ echo "== end-to-end clients: install pinned cast, anvil, viem, ethers (npm) and 
 python3 -m venv tests/e2e/.venv
 tests/e2e/.venv/bin/pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
 
+# No incremental caches: this script builds each profile once, and they would
+# add several GB to the target directory of a fresh machine.
+export CARGO_INCREMENTAL=0
+
 echo "== rust: format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -22,11 +26,16 @@ echo "== rust: tests (genesis vectors read ../shared/fixtures unless OPAL_FIXTUR
 cargo test --workspace --locked
 
 echo "== end-to-end clients against opal node --dev: viem + ethers (node --test), web3.py (pytest)"
-cargo build -p opal --locked
+# `cargo test` above built the node binary for the integration tests, with the
+# same features; `cargo build -p opal` would resolve features anew and rebuild.
 export OPAL_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/opal"
+if [ ! -x "$OPAL_BIN" ]; then
+  cargo build --workspace --bins --locked
+fi
 e2e_failed=0
 node --test tests/e2e/ || e2e_failed=1
 tests/e2e/.venv/bin/pytest -p no:cacheprovider tests/e2e/py || e2e_failed=1
+echo "target directory: $(du -sh "${CARGO_TARGET_DIR:-$PWD/target}" | cut -f1)"
 if [ "$e2e_failed" -ne 0 ]; then
   echo "error: an end-to-end client suite failed" >&2
   exit 1
