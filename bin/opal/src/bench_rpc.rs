@@ -28,11 +28,14 @@ use alloy::{
 };
 use eyre::{WrapErr, bail, eyre};
 use jsonrpsee::{
-    core::{ClientError, client::ClientT},
+    core::client::ClientT,
     http_client::{HttpClient, HttpClientBuilder},
     rpc_params,
 };
 use serde_json::Value;
+
+use crate::bench_load::{Answer, Connection, send_raw_body};
+use hyper::body::Bytes;
 
 /// Arguments of `opal bench rpc`.
 #[derive(Debug, clap::Args)]
@@ -49,6 +52,10 @@ pub struct RpcArgs {
     /// Block time of the node (and of anvil): `2s`, `250ms`, down to `100ms`.
     #[arg(long = "block-time", default_value = "100ms", value_parser = crate::node_cmd::parse_block_time)]
     pub block_time: Duration,
+    /// Block gas limit of both chains. The devnet's 30M caps 100 ms blocks at 14,280
+    /// transfers/s; other values run opal on a copy of the devnet genesis with this limit.
+    #[arg(long = "gas-limit", default_value_t = crate::genesis_gen::GAS_LIMIT)]
+    pub gas_limit: u64,
     /// Also run the same load against anvil and report the ratio.
     #[arg(long)]
     pub against_anvil: bool,
@@ -125,14 +132,14 @@ pub fn rpc(args: RpcArgs) -> eyre::Result<()> {
             (None, _) => None,
         };
         opal.push(runtime.block_on(async {
-            let node = Spawned::opal(args.block_time, datadir.as_deref())?;
+            let node = Spawned::opal(args.block_time, args.gas_limit, datadir.as_deref())?;
             let r = run_target("opal", &node.url, &args, &senders, fund, &load).await;
             drop(node);
             r
         })?);
         if let Some(bin) = &anvil_bin {
             anvil.push(runtime.block_on(async {
-                let node = Spawned::anvil(bin, args.block_time).await?;
+                let node = Spawned::anvil(bin, args.block_time, args.gas_limit).await?;
                 let r = run_target("anvil", &node.url, &args, &senders, fund, &load).await;
                 drop(node);
                 r
@@ -179,7 +186,7 @@ pub fn rpc(args: RpcArgs) -> eyre::Result<()> {
     println!(
         "{{\"bench\":\"rpc-transfers\",\"opal_tps\":{},\"anvil_tps\":{},\"ratio\":{},\
          \"p50_ms\":{},\"p99_ms\":{},\"anvil_p50_ms\":{},\"anvil_p99_ms\":{},\"txs\":{},\
-         \"accounts\":{},\"concurrency\":{},\"block_time_ms\":{},\"runs\":{}}}",
+         \"accounts\":{},\"concurrency\":{},\"block_time_ms\":{},\"gas_limit\":{},\"runs\":{}}}",
         num(Some(opal.tps)),
         num(anvil.as_ref().map(|a| a.tps)),
         num(ratio),
@@ -191,6 +198,7 @@ pub fn rpc(args: RpcArgs) -> eyre::Result<()> {
         args.accounts,
         args.concurrency,
         args.block_time.as_millis(),
+        args.gas_limit,
         args.runs,
     );
     Ok(())
@@ -249,6 +257,21 @@ fn sign(signer: &PrivateKeySigner, tx: TxEip1559) -> eyre::Result<Prepared> {
     })
 }
 
+/// The devnet's genesis.json and rollup.json with block gas limit `gas_limit`: the genesis
+/// header's and the system config's limit, and the genesis hash that follows from them.
+fn devnet_with_gas_limit(gas_limit: u64) -> eyre::Result<(String, String)> {
+    use crate::node_cmd::{DEV_GENESIS, DEV_ROLLUP};
+    let mut genesis: Value = serde_json::from_str(DEV_GENESIS)?;
+    genesis["gasLimit"] = Value::String(format!("{gas_limit:#x}"));
+    let genesis = serde_json::to_string_pretty(&genesis)?;
+    let spec = opal_primitives::ChainSpec::from_json(&genesis, Path::new("<bench genesis.json>"))?;
+    let hash = opal_primitives::genesis_header::compute_genesis_header(&spec).hash_slow();
+    let mut rollup: Value = serde_json::from_str(DEV_ROLLUP)?;
+    rollup["genesis"]["l2"]["hash"] = Value::String(hash.to_string());
+    rollup["genesis"]["system_config"]["gasLimit"] = Value::from(gas_limit);
+    Ok((genesis, serde_json::to_string_pretty(&rollup)?))
+}
+
 /// A node process this command started; killed (and its temporary datadir removed) on drop.
 struct Spawned {
     child: Child,
@@ -257,8 +280,9 @@ struct Spawned {
 }
 
 impl Spawned {
-    /// `opal node --dev` (this very binary) on a temporary datadir and a free port.
-    fn opal(block_time: Duration, datadir: Option<&Path>) -> eyre::Result<Self> {
+    /// `opal node --dev` (this very binary) on a temporary datadir and a free port, with the
+    /// devnet genesis or, for another gas limit, a copy of it written into the datadir.
+    fn opal(block_time: Duration, gas_limit: u64, datadir: Option<&Path>) -> eyre::Result<Self> {
         let (dir, cleanup) = match datadir {
             // The transfers are pre-signed from nonce 0: the chain must be new.
             Some(d) if d.read_dir().is_ok_and(|mut e| e.next().is_some()) => {
@@ -275,11 +299,25 @@ impl Spawned {
         };
         std::fs::create_dir_all(&dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
         let exe = std::env::current_exe()?;
-        let mut child = Command::new(&exe)
+        let mut command = Command::new(&exe);
+        command
             .args(["node", "--dev", "--http.port", "0", "--block-time"])
-            .arg(format!("{}ms", block_time.as_millis()))
+            .arg(format!("{}ms", block_time.as_millis()));
+        if gas_limit != crate::genesis_gen::GAS_LIMIT {
+            let (genesis, rollup) = devnet_with_gas_limit(gas_limit)?;
+            let config = dir.join("bench-config");
+            std::fs::create_dir_all(&config)?;
+            std::fs::write(config.join("genesis.json"), genesis)?;
+            std::fs::write(config.join("rollup.json"), rollup)?;
+            command
+                .arg("--genesis")
+                .arg(config.join("genesis.json"))
+                .arg("--rollup.config")
+                .arg(config.join("rollup.json"));
+        }
+        let mut child = command
             .arg("--datadir")
-            .arg(&dir)
+            .arg(dir.join("db"))
             // OPAL_BENCH_NODE_LOG=info shows each block's phase timings.
             .env(
                 "RUST_LOG",
@@ -315,13 +353,15 @@ impl Spawned {
     }
 
     /// anvil on a free port with the same block time, chain id and dev accounts.
-    async fn anvil(bin: &Path, block_time: Duration) -> eyre::Result<Self> {
+    async fn anvil(bin: &Path, block_time: Duration, gas_limit: u64) -> eyre::Result<Self> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = Command::new(bin)
             .args(["--port", &port.to_string(), "--host", "127.0.0.1"])
             .args(["--block-time", &format!("{}", block_time.as_secs_f64())])
             .args(["--chain-id", &CHAIN_ID.to_string()])
-            .args(["--gas-limit", "30000000", "--silent"])
+            .arg("--gas-limit")
+            .arg(gas_limit.to_string())
+            .arg("--silent")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -389,17 +429,14 @@ enum Sent {
     Rejected(String),
 }
 
-/// Sends one raw transaction, retrying while the pool reports it is full (back-pressure).
-async fn send_raw(client: &HttpClient, raw: &str, retries: &AtomicU64) -> Sent {
+/// Sends one raw transaction (its request `body`), retrying while the pool reports it is full
+/// (back-pressure) or the connection breaks.
+async fn send_raw(conn: &mut Connection, body: &Bytes, retries: &AtomicU64) -> Sent {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        match client
-            .request::<B256, _>("eth_sendRawTransaction", rpc_params![raw])
-            .await
-        {
-            Ok(_) => return Sent::Accepted,
-            Err(ClientError::Call(e)) => {
-                let msg = e.message();
+        match conn.call(body.clone()).await {
+            Ok(Answer::Result) => return Sent::Accepted,
+            Ok(Answer::Error(msg)) => {
                 if msg.starts_with("already known") {
                     return Sent::Accepted;
                 }
@@ -407,7 +444,7 @@ async fn send_raw(client: &HttpClient, raw: &str, retries: &AtomicU64) -> Sent {
                     || msg.starts_with("account limit exceeded")
                     || msg.contains("pool is full");
                 if !full || Instant::now() > deadline {
-                    return Sent::Rejected(msg.to_string());
+                    return Sent::Rejected(msg);
                 }
             }
             Err(e) => {
@@ -435,9 +472,18 @@ async fn run_target(
     if chain_id != U256::from(CHAIN_ID) {
         bail!("{name} reports chain id {chain_id}, expected {CHAIN_ID}");
     }
-    fund_senders(&client, senders, fund).await?;
+    fund_senders(&client, url, senders, fund).await?;
     eprintln!("{name}: funded {} senders", senders.len());
 
+    let bodies: Arc<Vec<Bytes>> = Arc::new(
+        load.iter()
+            .enumerate()
+            .map(|(i, p)| send_raw_body(i, &p.raw))
+            .collect(),
+    );
+    let conns = (0..args.concurrency)
+        .map(|_| Connection::new(url))
+        .collect::<eyre::Result<Vec<_>>>()?;
     let index: HashMap<B256, usize> = load.iter().enumerate().map(|(i, p)| (p.hash, i)).collect();
     let t0 = Instant::now();
     let submitted: Arc<Vec<AtomicU64>> =
@@ -495,14 +541,13 @@ async fn run_target(
         })
     };
 
-    let raws: Arc<Vec<String>> = Arc::new(load.iter().map(|p| p.raw.clone()).collect());
     let next = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let workers: Vec<_> = (0..args.concurrency)
-        .map(|_| {
-            let (client, raws, next, submitted, rejected, retries, errors) = (
-                client.clone(),
-                raws.clone(),
+    let workers: Vec<_> = conns
+        .into_iter()
+        .map(|mut conn| {
+            let (bodies, next, submitted, rejected, retries, errors) = (
+                bodies.clone(),
                 next.clone(),
                 submitted.clone(),
                 rejected.clone(),
@@ -512,11 +557,11 @@ async fn run_target(
             tokio::spawn(async move {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= raws.len() {
+                    if i >= bodies.len() {
                         break;
                     }
                     submitted[i].store(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
-                    if let Sent::Rejected(msg) = send_raw(&client, &raws[i], &retries).await {
+                    if let Sent::Rejected(msg) = send_raw(&mut conn, &bodies[i], &retries).await {
                         rejected.fetch_add(1, Ordering::AcqRel);
                         let mut errors = errors.lock().unwrap();
                         if errors.len() < 5 {
@@ -591,6 +636,7 @@ async fn block_number(client: &HttpClient) -> eyre::Result<u64> {
 /// Sends `fund` wei from the dev accounts to every sender and waits until all are included.
 async fn fund_senders(
     client: &HttpClient,
+    url: &str,
     senders: &[PrivateKeySigner],
     fund: U256,
 ) -> eyre::Result<()> {
@@ -599,6 +645,7 @@ async fn fund_senders(
         .collect();
     let mut expected = Vec::new();
     let retries = AtomicU64::new(0);
+    let mut conn = Connection::new(url)?;
     for (d, dev) in devs.iter().enumerate() {
         let start: U256 = client
             .request(
@@ -619,7 +666,9 @@ async fn fund_senders(
                 ..Default::default()
             };
             let p = sign(dev, tx)?;
-            if let Sent::Rejected(msg) = send_raw(client, &p.raw, &retries).await {
+            if let Sent::Rejected(msg) =
+                send_raw(&mut conn, &send_raw_body(0, &p.raw), &retries).await
+            {
                 bail!("funding {} failed: {msg}", sender.address());
             }
             nonce += 1;
@@ -642,4 +691,26 @@ async fn fund_senders(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opal_primitives::{ChainSpec, RollupConfig, genesis_header::compute_genesis_header};
+
+    /// The node's own checks accept the rewritten devnet: genesis hash and system config agree.
+    #[test]
+    fn devnet_with_another_gas_limit_is_consistent() {
+        let (genesis, rollup) = devnet_with_gas_limit(60_000_000).unwrap();
+        let path = Path::new("bench");
+        let spec = ChainSpec::from_json(&genesis, path).unwrap();
+        let rollup = RollupConfig::from_json(&rollup, path).unwrap();
+        let hash = compute_genesis_header(&spec).hash_slow();
+        rollup.check_against(&spec, hash, path).unwrap();
+        assert_eq!(spec.genesis.gas_limit, 60_000_000);
+        assert_eq!(rollup.genesis.system_config.gas_limit, 60_000_000);
+        // A different chain from the devnet's: the genesis hash moved with the limit.
+        let devnet = RollupConfig::from_json(crate::node_cmd::DEV_ROLLUP, path).unwrap();
+        assert_ne!(rollup.genesis.l2.hash, devnet.genesis.l2.hash);
+    }
 }

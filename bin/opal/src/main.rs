@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_attr;
+mod bench_load;
 mod bench_rpc;
 mod genesis_gen;
 mod node_cmd;

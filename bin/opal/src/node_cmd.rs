@@ -7,8 +7,10 @@ use eyre::{WrapErr, bail};
 use opal_node::{Node, NodeConfig};
 use opal_rpc::RpcConfig;
 
-const DEV_GENESIS: &str = include_str!("../../../genesis/genesis.json");
-const DEV_ROLLUP: &str = include_str!("../../../genesis/rollup.json");
+/// The built-in devnet genesis.json.
+pub const DEV_GENESIS: &str = include_str!("../../../genesis/genesis.json");
+/// The built-in devnet rollup.json.
+pub const DEV_ROLLUP: &str = include_str!("../../../genesis/rollup.json");
 
 /// `opal node` flags (op-reth / op-node names, each also an `OPAL_*` variable).
 #[derive(Debug, clap::Args)]
