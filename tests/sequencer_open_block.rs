@@ -1,6 +1,7 @@
 //! End to end: the sequencer's open block. Transactions admitted while a block is open join it in
 //! nonce order, and a replacement the pool accepts is the transaction that gets mined, even when
-//! the open block had already executed the transaction it replaced.
+//! the open block had already executed the transaction it replaced. Admission validates against
+//! each new head as soon as it is committed.
 
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,7 @@ use serde_json::{Value, json};
 mod common;
 use common::{DevNode, call_error, params, sign_1559_tip};
 
+const KEY4: &str = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
 const KEY3: &str = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
 const TO: Address = address!("000000000000000000000000000000000000dEaD");
 const GWEI: u128 = 1_000_000_000;
@@ -145,4 +147,64 @@ async fn open_block_keeps_nonce_order_and_honours_replacements() {
         replaced_rounds > 0,
         "no replacement was accepted in four rounds"
     );
+}
+
+/// Admission caches each sender's account per head. Right after a sender's transaction is
+/// mined, another transaction with the same nonce must be refused as "nonce too low", and the
+/// next nonce must be accepted: neither works if admission still sees the previous head.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admission_sees_each_new_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(dir.path(), "100ms", &[]);
+    let http = HttpClientBuilder::default()
+        .request_timeout(Duration::from_secs(30))
+        .build(format!("http://{}", node.addr))
+        .unwrap();
+    let signer: PrivateKeySigner = KEY4.parse().unwrap();
+    let me = signer.address();
+    let sign = |nonce: u64, tip: u128| {
+        sign_1559_tip(
+            &signer,
+            nonce,
+            TxKind::Call(TO),
+            Bytes::new(),
+            21_000,
+            100 * GWEI,
+            tip,
+        )
+    };
+    for nonce in 0..12u64 {
+        let (raw, hash) = sign(nonce, GWEI);
+        assert_eq!(
+            call(&http, "eth_sendRawTransaction", vec![json!(raw)]).await,
+            json!(hash)
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let r = call(&http, "eth_getTransactionReceipt", vec![json!(hash)]).await;
+            if !r.is_null() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "nonce {nonce} not mined");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // Same nonce, a different transaction (another tip): the head already holds the nonce.
+        let (raw, _) = sign(nonce, 2 * GWEI);
+        let e = http
+            .request::<Value, _>("eth_sendRawTransaction", params(vec![json!(raw)]))
+            .await
+            .expect_err("a mined nonce was admitted again");
+        let e = call_error(e);
+        assert!(
+            e.message().contains("nonce too low"),
+            "nonce {nonce}: {e:?}"
+        );
+    }
+    let count = call(
+        &http,
+        "eth_getTransactionCount",
+        vec![json!(me), json!("latest")],
+    )
+    .await;
+    assert_eq!(quantity(&count), 12);
 }

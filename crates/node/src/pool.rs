@@ -2,11 +2,11 @@
 //! L1 fee parameters, behind a lock shared by RPC handlers and the sequencer.
 
 use std::{
-    sync::{Arc, Condvar, Mutex, MutexGuard},
+    sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock},
     time::Instant,
 };
 
-use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::primitives::{Address, B256, Bytes, U256, map::AddressHashMap};
 use opal_evm::OpalChain;
 use opal_storage::{StateReader, Store};
 use opal_txpool::{AccountInfo, BlockContext, Pool, PoolConfig, StateView};
@@ -15,30 +15,55 @@ use crate::journal::Journal;
 use revm::database_interface::WrapDatabaseRef;
 use tracing::debug;
 
-struct Latest<'a>(&'a StateReader);
+/// The latest state as admission sees it: accounts from the head's cache, else from a read
+/// view opened on first need (and then cached for the head).
+struct Latest<'a> {
+    store: &'a Store,
+    head: &'a HeadContext,
+    reader: OnceLock<StateReader>,
+}
 
 impl StateView for Latest<'_> {
     fn account(&self, address: Address) -> Result<AccountInfo, String> {
-        Ok(self
-            .0
+        if let Some(a) = self.head.accounts().get(&address) {
+            return Ok(*a);
+        }
+        let reader = match self.reader.get() {
+            Some(r) => r,
+            None => {
+                let r = self.store.latest().map_err(|e| e.to_string())?;
+                self.reader.get_or_init(|| r)
+            }
+        };
+        let account = reader
             .account(address)
             .map_err(|e| e.to_string())?
             .map(|a| AccountInfo {
                 nonce: a.nonce,
                 balance: a.balance,
             })
-            .unwrap_or_default())
+            .unwrap_or_default();
+        self.head.accounts().insert(address, account);
+        Ok(account)
     }
 }
 
 /// What admission needs from the head block, computed once per head rather than per
 /// transaction.
 struct HeadContext {
-    head: u64,
-    hash: B256,
+    /// The store's generation this was computed at; a later one means a new head.
+    generation: u64,
     base_fee: u64,
     spec: op_revm::OpSpecId,
     l1: op_revm::L1BlockInfo,
+    /// Sender accounts read at this head, so a sender's next transactions skip the database.
+    accounts: Mutex<AddressHashMap<AccountInfo>>,
+}
+
+impl HeadContext {
+    fn accounts(&self) -> MutexGuard<'_, AddressHashMap<AccountInfo>> {
+        self.accounts.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// The admission count and how many threads wait for it to move.
@@ -180,8 +205,7 @@ impl PoolService {
         &self,
         f: impl FnOnce(&dyn StateView, &BlockContext<'_>) -> T,
     ) -> Result<T, String> {
-        let reader = self.store.latest().map_err(|e| e.to_string())?;
-        let head = self.head_context(&reader)?;
+        let (head, reader) = self.head_context()?;
         let l1_fee = |bytes: &[u8]| {
             let mut info = head.l1.clone();
             info.clear_tx_l1_cost();
@@ -194,24 +218,29 @@ impl PoolService {
             l1_fee: &l1_fee,
             now: Instant::now(),
         };
-        Ok(f(&Latest(&reader), &ctx))
+        let state = Latest {
+            store: &self.store,
+            head: &head,
+            reader: reader.map(OnceLock::from).unwrap_or_default(),
+        };
+        Ok(f(&state, &ctx))
     }
 
-    /// The next block's base fee and L1 fee parameters over `reader`'s head, from the cache when
-    /// the head (number and hash) is the one they were computed for.
-    fn head_context(&self, reader: &StateReader) -> Result<Arc<HeadContext>, String> {
+    /// The next block's base fee and L1 fee parameters over the latest head: the cached ones
+    /// while the store has committed nothing since, else computed from a new read view (which
+    /// is returned too).
+    fn head_context(&self) -> Result<(Arc<HeadContext>, Option<StateReader>), String> {
+        // Read before the view is opened: the view is at least as new as this generation.
+        let generation = self.store.generation();
+        let mut cached = self.head.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = cached.as_ref().filter(|c| c.generation == generation) {
+            return Ok((c.clone(), None));
+        }
+        let reader = self.store.latest().map_err(|e| e.to_string())?;
         let head = reader
             .head()
             .map_err(|e| e.to_string())?
             .ok_or("chain not initialised")?;
-        let hash = reader
-            .block_hash(head)
-            .map_err(|e| e.to_string())?
-            .ok_or("head hash missing")?;
-        let mut cached = self.head.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = cached.as_ref().filter(|c| c.head == head && c.hash == hash) {
-            return Ok(c.clone());
-        }
         let header = reader
             .header(head)
             .map_err(|e| e.to_string())?
@@ -223,20 +252,20 @@ impl PoolService {
             .map_err(|e| e.to_string())?;
         let spec = self.chain.spec_id(next_ts);
         let l1 = op_revm::L1BlockInfo::try_fetch(
-            &mut WrapDatabaseRef(reader),
+            &mut WrapDatabaseRef(&reader),
             U256::from(head + 1),
             spec,
         )
         .map_err(|e| e.to_string())?;
         let c = Arc::new(HeadContext {
-            head,
-            hash,
+            generation,
             base_fee,
             spec,
             l1,
+            accounts: Mutex::new(AddressHashMap::default()),
         });
         *cached = Some(c.clone());
-        Ok(c)
+        Ok((c, Some(reader)))
     }
 
     /// After a block: drops mined and no-longer-valid transactions, promotes queued ones.

@@ -141,6 +141,7 @@ impl Store {
         write_block(&txn, &block)?;
         self.index_block(&txn, &block)?;
         txn.commit().db()?;
+        self.chain_changed();
         debug!(number, hash = %block.hash, "committed block");
         Ok(block)
     }

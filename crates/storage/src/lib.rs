@@ -130,6 +130,8 @@ pub struct Store {
     db: Database,
     path: PathBuf,
     indexers: Vec<std::sync::Arc<dyn BlockIndexer>>,
+    /// Moves after every commit that changes the chain (a block, an unwind).
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -172,6 +174,7 @@ impl Store {
             db,
             path: path.to_owned(),
             indexers: Vec::new(),
+            generation: std::sync::atomic::AtomicU64::new(0),
         };
         let txn = store.db.begin_write().db()?;
         let names: Vec<String> = txn
@@ -283,6 +286,19 @@ impl Store {
         }
         txn.commit().db()?;
         Ok(())
+    }
+
+    /// A counter that moves after every commit that changes the chain (a block or an unwind).
+    /// A value read before [`Store::latest`] tells, when it is read again unchanged, that the
+    /// view opened then is still the latest: callers cache what they derive from the head.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Records a commit that changed the chain.
+    pub(crate) fn chain_changed(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// A consistent read view of the latest committed state.

@@ -190,6 +190,7 @@ impl Store {
             }
         }
         txn.commit().db()?;
+        self.chain_changed();
         Ok(root)
     }
 }
