@@ -94,6 +94,9 @@ struct RunResult {
     p50_ms: f64,
     p99_ms: f64,
     blocks: u64,
+    /// CPU time the node spent per included transfer, from the first send to the last
+    /// inclusion (NaN where `/proc` is not available).
+    cpu_us_per_tx: f64,
 }
 
 /// Runs the benchmark.
@@ -133,14 +136,14 @@ pub fn rpc(args: RpcArgs) -> eyre::Result<()> {
         };
         opal.push(runtime.block_on(async {
             let node = Spawned::opal(args.block_time, args.gas_limit, datadir.as_deref())?;
-            let r = run_target("opal", &node.url, &args, &senders, fund, &load).await;
+            let r = run_target("opal", &node, &args, &senders, fund, &load).await;
             drop(node);
             r
         })?);
         if let Some(bin) = &anvil_bin {
             anvil.push(runtime.block_on(async {
                 let node = Spawned::anvil(bin, args.block_time, args.gas_limit).await?;
-                let r = run_target("anvil", &node.url, &args, &senders, fund, &load).await;
+                let r = run_target("anvil", &node, &args, &senders, fund, &load).await;
                 drop(node);
                 r
             })?);
@@ -164,12 +167,14 @@ pub fn rpc(args: RpcArgs) -> eyre::Result<()> {
         tps: median_of(&opal, |r| r.tps).unwrap_or(f64::NAN),
         p50_ms: median_of(&opal, |r| r.p50_ms).unwrap_or(f64::NAN),
         p99_ms: median_of(&opal, |r| r.p99_ms).unwrap_or(f64::NAN),
+        cpu_us_per_tx: median_of(&opal, |r| r.cpu_us_per_tx).unwrap_or(f64::NAN),
         ..opal[0]
     };
     let anvil = (!anvil.is_empty()).then(|| RunResult {
         tps: median_of(&anvil, |r| r.tps).unwrap_or(f64::NAN),
         p50_ms: median_of(&anvil, |r| r.p50_ms).unwrap_or(f64::NAN),
         p99_ms: median_of(&anvil, |r| r.p99_ms).unwrap_or(f64::NAN),
+        cpu_us_per_tx: median_of(&anvil, |r| r.cpu_us_per_tx).unwrap_or(f64::NAN),
         ..anvil[0]
     });
     if let Some(ratio) = ratio {
@@ -185,7 +190,8 @@ pub fn rpc(args: RpcArgs) -> eyre::Result<()> {
     };
     println!(
         "{{\"bench\":\"rpc-transfers\",\"opal_tps\":{},\"anvil_tps\":{},\"ratio\":{},\
-         \"p50_ms\":{},\"p99_ms\":{},\"anvil_p50_ms\":{},\"anvil_p99_ms\":{},\"txs\":{},\
+         \"p50_ms\":{},\"p99_ms\":{},\"anvil_p50_ms\":{},\"anvil_p99_ms\":{},\"opal_cpu_us_per_tx\":{},\
+         \"anvil_cpu_us_per_tx\":{},\"txs\":{},\
          \"accounts\":{},\"concurrency\":{},\"block_time_ms\":{},\"gas_limit\":{},\"runs\":{}}}",
         num(Some(opal.tps)),
         num(anvil.as_ref().map(|a| a.tps)),
@@ -194,6 +200,8 @@ pub fn rpc(args: RpcArgs) -> eyre::Result<()> {
         num(Some(opal.p99_ms)),
         num(anvil.as_ref().map(|a| a.p50_ms)),
         num(anvil.as_ref().map(|a| a.p99_ms)),
+        num(Some(opal.cpu_us_per_tx)),
+        num(anvil.as_ref().map(|a| a.cpu_us_per_tx)),
         args.txs,
         args.accounts,
         args.concurrency,
@@ -390,6 +398,21 @@ impl Spawned {
     }
 }
 
+impl Spawned {
+    /// CPU seconds (user and system) the process has used so far, from `/proc/PID/stat`.
+    fn cpu_seconds(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        // SAFETY: sysconf has no preconditions.
+        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        (per_second > 0).then(|| ticks as f64 / per_second as f64)
+    }
+}
+
 impl Drop for Spawned {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -461,12 +484,13 @@ async fn send_raw(conn: &mut Connection, body: &Bytes, retries: &AtomicU64) -> S
 /// Funds the senders from the dev accounts, then sends the load and waits for inclusion.
 async fn run_target(
     name: &str,
-    url: &str,
+    node: &Spawned,
     args: &RpcArgs,
     senders: &[PrivateKeySigner],
     fund: U256,
     load: &[Prepared],
 ) -> eyre::Result<RunResult> {
+    let url = node.url.as_str();
     let client = http_client(url, args.concurrency)?;
     let chain_id: U256 = client.request("eth_chainId", rpc_params![]).await?;
     if chain_id != U256::from(CHAIN_ID) {
@@ -485,6 +509,7 @@ async fn run_target(
         .map(|_| Connection::new(url))
         .collect::<eyre::Result<Vec<_>>>()?;
     let index: HashMap<B256, usize> = load.iter().enumerate().map(|(i, p)| (p.hash, i)).collect();
+    let cpu0 = node.cpu_seconds();
     let t0 = Instant::now();
     let submitted: Arc<Vec<AtomicU64>> =
         Arc::new((0..load.len()).map(|_| AtomicU64::new(0)).collect());
@@ -596,7 +621,9 @@ async fn run_target(
     latencies.sort_by(f64::total_cmp);
     let last = included.iter().flatten().max().copied().unwrap_or_default();
     let count = latencies.len();
+    let cpu = node.cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
     let result = RunResult {
+        cpu_us_per_tx: cpu.map_or(f64::NAN, |c| c * 1e6 / count.max(1) as f64),
         included: count,
         rejected,
         retries: retries.load(Ordering::Relaxed),
@@ -607,7 +634,7 @@ async fn run_target(
     };
     println!(
         "{name}: {} transfers included in {:.2}s over {} blocks ({:.0} tx/s; submitted in {send_secs:.2}s, \
-         {} rejected, {} pool-full retries); submit→inclusion p50 {:.1} ms, p99 {:.1} ms",
+         {} rejected, {} pool-full retries); submit→inclusion p50 {:.1} ms, p99 {:.1} ms; node CPU {:.0} µs per transfer",
         result.included,
         last.as_secs_f64(),
         result.blocks,
@@ -616,6 +643,7 @@ async fn run_target(
         result.retries,
         result.p50_ms,
         result.p99_ms,
+        result.cpu_us_per_tx,
     );
     Ok(result)
 }

@@ -1,5 +1,11 @@
 //! The `opal` command line: one binary for every role of the node.
 
+/// jemalloc, as reth uses: the node allocates many small, short-lived buffers on several threads
+/// (requests, transactions, trie nodes), where it spends less time than the system allocator.
+#[cfg(unix)]
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 mod bench;
 mod bench_attr;
 mod bench_load;
