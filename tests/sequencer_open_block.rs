@@ -29,6 +29,16 @@ async fn call(http: &HttpClient, method: &str, args: Vec<Value>) -> Value {
         .unwrap_or_else(|e| panic!("{method}: {e}"))
 }
 
+/// A dev node with blocks every `block_time`, and an HTTP client for it.
+fn start(datadir: &std::path::Path, block_time: &str) -> (DevNode, HttpClient) {
+    let node = DevNode::start(datadir, block_time, &[]);
+    let http = HttpClientBuilder::default()
+        .request_timeout(Duration::from_secs(30))
+        .build(format!("http://{}", node.addr))
+        .unwrap();
+    (node, http)
+}
+
 fn quantity(v: &Value) -> u64 {
     u64::from_str_radix(v.as_str().expect("quantity").trim_start_matches("0x"), 16).unwrap()
 }
@@ -36,11 +46,7 @@ fn quantity(v: &Value) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_block_keeps_nonce_order_and_honours_replacements() {
     let dir = tempfile::tempdir().unwrap();
-    let node = DevNode::start(dir.path(), "1s", &[]);
-    let http = HttpClientBuilder::default()
-        .request_timeout(Duration::from_secs(30))
-        .build(format!("http://{}", node.addr))
-        .unwrap();
+    let (_node, http) = start(dir.path(), "1s");
     let signer: PrivateKeySigner = KEY3.parse().unwrap();
     let me = signer.address();
     // The replacement bumps both fee fields (tip 1 → 3 gwei, fee cap 100 → 200 gwei).
@@ -155,11 +161,7 @@ async fn open_block_keeps_nonce_order_and_honours_replacements() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admission_sees_each_new_head() {
     let dir = tempfile::tempdir().unwrap();
-    let node = DevNode::start(dir.path(), "100ms", &[]);
-    let http = HttpClientBuilder::default()
-        .request_timeout(Duration::from_secs(30))
-        .build(format!("http://{}", node.addr))
-        .unwrap();
+    let (_node, http) = start(dir.path(), "100ms");
     let signer: PrivateKeySigner = KEY4.parse().unwrap();
     let me = signer.address();
     let sign = |nonce: u64, tip: u128| {
