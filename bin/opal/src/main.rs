@@ -9,6 +9,7 @@ static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 mod bench;
 mod bench_attr;
 mod bench_load;
+mod bench_nodes;
 mod bench_rpc;
 mod genesis_gen;
 mod node_cmd;
