@@ -39,6 +39,19 @@ fn start(datadir: &std::path::Path, block_time: &str) -> (DevNode, HttpClient) {
     (node, http)
 }
 
+/// A signed empty call to the dead address with the given fee cap and tip.
+fn transfer(signer: &PrivateKeySigner, nonce: u64, fee: u128, tip: u128) -> (Bytes, B256) {
+    sign_1559_tip(
+        signer,
+        nonce,
+        TxKind::Call(TO),
+        Bytes::new(),
+        21_000,
+        fee,
+        tip,
+    )
+}
+
 fn quantity(v: &Value) -> u64 {
     u64::from_str_radix(v.as_str().expect("quantity").trim_start_matches("0x"), 16).unwrap()
 }
@@ -56,15 +69,7 @@ async fn open_block_keeps_nonce_order_and_honours_replacements() {
         } else {
             (100 * GWEI, GWEI)
         };
-        sign_1559_tip(
-            &signer,
-            nonce,
-            TxKind::Call(TO),
-            Bytes::new(),
-            21_000,
-            fee,
-            tip,
-        )
+        transfer(&signer, nonce, fee, tip)
     };
 
     let mut replaced_rounds = 0;
@@ -164,17 +169,7 @@ async fn admission_sees_each_new_head() {
     let (_node, http) = start(dir.path(), "100ms");
     let signer: PrivateKeySigner = KEY4.parse().unwrap();
     let me = signer.address();
-    let sign = |nonce: u64, tip: u128| {
-        sign_1559_tip(
-            &signer,
-            nonce,
-            TxKind::Call(TO),
-            Bytes::new(),
-            21_000,
-            100 * GWEI,
-            tip,
-        )
-    };
+    let sign = |nonce: u64, tip: u128| transfer(&signer, nonce, 100 * GWEI, tip);
     for nonce in 0..12u64 {
         let (raw, hash) = sign(nonce, GWEI);
         assert_eq!(
