@@ -63,8 +63,9 @@ pub struct RpcArgs {
     /// Seconds to wait for every transfer to be included.
     #[arg(long, default_value_t = 300)]
     pub timeout: u64,
-    /// An empty directory for the node's datadir (a temporary one, removed after, by default);
-    /// with several runs, run `i` uses its subdirectory `run-i`.
+    /// An empty directory for the node's files (a temporary one, removed after, by default): its
+    /// datadir is `db/` in it, a `--gas-limit` genesis goes in `bench-config/`; with several
+    /// runs, run `i` uses its subdirectory `run-i`.
     #[arg(long)]
     pub datadir: Option<PathBuf>,
     /// Repetitions, each on a new chain, opal and anvil alternating; the JSON line gives the

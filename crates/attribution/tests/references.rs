@@ -681,19 +681,9 @@ impl Ledgers {
         }
     }
 
-    /// Gives ATTESTOR the attestor role, sets the fee config and registers MODEL, in both.
-    fn attestor_fee_config_and_model(&mut self) {
-        let l = self;
-        l.ok(
-            ADMIN,
-            L::setRoleCall {
-                account: ATTESTOR,
-                role: 1,
-            }
-            .abi_encode(),
-            U256::ZERO,
-        );
-        l.ok(
+    /// Sets the fee config (BPS, TREASURY, STAKERS) in both.
+    fn fee_config(&mut self) {
+        self.ok(
             ADMIN,
             L::setFeeConfigCall {
                 protocolBps: BPS[0],
@@ -706,6 +696,21 @@ impl Ledgers {
             .abi_encode(),
             U256::ZERO,
         );
+    }
+
+    /// Gives ATTESTOR the attestor role, sets the fee config and registers MODEL, in both.
+    fn attestor_fee_config_and_model(&mut self) {
+        let l = self;
+        l.ok(
+            ADMIN,
+            L::setRoleCall {
+                account: ATTESTOR,
+                role: 1,
+            }
+            .abi_encode(),
+            U256::ZERO,
+        );
+        l.fee_config();
         l.ok(
             ADMIN,
             L::registerModelCall {
@@ -911,19 +916,7 @@ fn ledger_matches_the_reference() {
     let mut rng = Rng(0x1ed6);
 
     // Setup, compared too: fee config, roles, models, datanets, a datanet version.
-    l.ok(
-        ADMIN,
-        L::setFeeConfigCall {
-            protocolBps: BPS[0],
-            modelBps: BPS[1],
-            stakerBps: BPS[2],
-            contributorBps: BPS[3],
-            treasury: TREASURY,
-            stakerPool: STAKERS,
-        }
-        .abi_encode(),
-        U256::ZERO,
-    );
+    l.fee_config();
     for (account, role) in [(ATTESTOR, 1u8), (ATTESTOR2, 1), (REGISTRAR, 2)] {
         l.ok(
             ADMIN,
