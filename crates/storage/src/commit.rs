@@ -8,13 +8,16 @@ use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy_rlp::Encodable;
 use alloy_trie::{EMPTY_ROOT_HASH, Nibbles};
 use opal_trie::{PrefixSet, compute_root};
-use redb::{ReadableTable, WriteTransaction};
+use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 use tracing::debug;
 
 use crate::{
     DbResult, Head, Store, StoreError,
     tables::{self, StoredAccount, decode_account, encode_account, key},
-    trie_io::{AccountLeaves, NodeReader, StorageLeaves, apply_trie_updates, remove_prefix},
+    trie_io::{
+        AccountLeaves, NodeReader, OverlayLeaves, StorageLeaves, apply_trie_updates,
+        encode_account_leaf, remove_prefix,
+    },
 };
 
 /// New values of an account's own fields.
@@ -117,7 +120,9 @@ impl Store {
                 });
             }
         }
-        let roots = apply_state(&txn, number, changes)?;
+        // Block 0 creates the tables in this transaction: the parent has none to read.
+        let parent_db = (number > 0).then_some(&self.db);
+        let roots = apply_state(&txn, parent_db, number, changes)?;
         let block = seal(roots)?;
         if block.header.number != number {
             return Err(StoreError::Rejected(format!(
@@ -175,7 +180,7 @@ fn scratch_roots(alloc: &StateChanges) -> Result<StateRoots, StoreError> {
         .db()?;
     let txn = db.begin_write().db()?;
     crate::create_tables(&txn)?;
-    apply_state(&txn, 0, alloc)
+    apply_state(&txn, None, 0, alloc)
 }
 
 /// What a block does to one account: new fields (`Some(None)` removes it), changed slot keys,
@@ -188,8 +193,12 @@ struct Touched {
 }
 
 /// Applies state changes with changesets, updates trie nodes, and returns the new roots.
+///
+/// With `parent`, the database whose last commit is the state before `changes`, the account
+/// trie root is computed on a second thread while the account records are written.
 pub(crate) fn apply_state(
     txn: &WriteTransaction,
+    parent: Option<&redb::Database>,
     number: u64,
     changes: &StateChanges,
 ) -> Result<StateRoots, StoreError> {
@@ -265,9 +274,10 @@ pub(crate) fn apply_state(
         }
     }
 
-    // Storage roots, then account records.
+    // Storage roots and the new account records.
     let mut root_time = std::time::Duration::ZERO;
-    let mut account_keys = Vec::with_capacity(touched.len());
+    let mut changed: Vec<(B256, Option<StoredAccount>, Option<StoredAccount>)> =
+        Vec::with_capacity(touched.len());
     for (
         h,
         Touched {
@@ -314,44 +324,103 @@ pub(crate) fn apply_state(
                 },
             }),
         };
-        if new == prev {
-            continue;
-        }
-        // Each account appears once in `touched`, so this block has no entry for it yet (an
-        // unwind removes the entries of the blocks it undoes).
-        let hist: [u8; 40] = key(&[h.as_slice(), &block]);
-        let prev_bytes = prev
-            .map(|p| encode_account(&p).to_vec())
-            .unwrap_or_default();
-        account_history.insert(&hist, prev_bytes.as_slice()).db()?;
-        account_changes
-            .insert(&key::<40>(&[&block, h.as_slice()]), ())
-            .db()?;
-        match new {
-            Some(a) => accounts.insert(&h.0, &encode_account(&a)).db()?,
-            None => accounts.remove(&h.0).db()?,
-        };
-        account_keys.push(Nibbles::unpack(h));
-    }
-
-    let mut codes = txn.open_table(tables::BYTECODES).db()?;
-    for (hash, code) in &changes.codes {
-        if codes.get(&hash.0).db()?.is_none() {
-            codes.insert(&hash.0, code.as_ref()).db()?;
+        if new != prev {
+            changed.push((h, prev, new));
         }
     }
 
+    // The account records with their history, and the code.
+    let mut write_accounts = || -> Result<(), StoreError> {
+        for (h, prev, new) in &changed {
+            // Each account appears once in `touched`, so this block has no entry for it yet (an
+            // unwind removes the entries of the blocks it undoes).
+            let hist: [u8; 40] = key(&[h.as_slice(), &block]);
+            let prev_bytes = prev
+                .map(|p| encode_account(&p).to_vec())
+                .unwrap_or_default();
+            account_history.insert(&hist, prev_bytes.as_slice()).db()?;
+            account_changes
+                .insert(&key::<40>(&[&block, h.as_slice()]), ())
+                .db()?;
+            match new {
+                Some(a) => accounts.insert(&h.0, &encode_account(a)).db()?,
+                None => accounts.remove(&h.0).db()?,
+            };
+        }
+        let mut codes = txn.open_table(tables::BYTECODES).db()?;
+        for (hash, code) in &changes.codes {
+            if codes.get(&hash.0).db()?.is_none() {
+                codes.insert(&hash.0, code.as_ref()).db()?;
+            }
+        }
+        Ok(())
+    };
+
+    // The account trie: with the parent state at hand, on a second thread over the parent's
+    // accounts with the new records laid over them, while this thread writes the records.
+    let account_keys = PrefixSet::new(changed.iter().map(|(h, ..)| Nibbles::unpack(h)).collect());
+    let (out, account_root_time) = match parent {
+        Some(db) => {
+            let read = db.begin_read().db()?;
+            let overlay: BTreeMap<B256, Option<Vec<u8>>> = changed
+                .iter()
+                .map(|(h, _, new)| {
+                    let leaf = new.map(|a| {
+                        let mut buf = Vec::with_capacity(110);
+                        encode_account_leaf(&a, &mut buf);
+                        buf
+                    });
+                    (*h, leaf)
+                })
+                .collect();
+            let span = tracing::Span::current();
+            std::thread::scope(|s| {
+                let root = std::thread::Builder::new()
+                    .name("opal-state-root".into())
+                    .spawn_scoped(s, || {
+                        let _span = span.entered();
+                        let started = std::time::Instant::now();
+                        let trie = read.open_table(tables::ACCOUNT_TRIE).db()?;
+                        let parent_accounts = read.open_table(tables::ACCOUNTS).db()?;
+                        let out = compute_root(
+                            &mut NodeReader {
+                                table: &trie,
+                                prefix: &[],
+                            },
+                            &mut OverlayLeaves {
+                                inner: AccountLeaves(&parent_accounts),
+                                overlay: &overlay,
+                            },
+                            &account_keys,
+                        )?;
+                        Ok::<_, StoreError>((out, started.elapsed()))
+                    })
+                    .map_err(|e| StoreError::Rejected(format!("state root thread: {e}")))?;
+                let written = write_accounts();
+                let root = root
+                    .join()
+                    .map_err(|_| StoreError::Rejected("state root thread panicked".into()))?;
+                written?;
+                root
+            })?
+        }
+        None => {
+            write_accounts()?;
+            let account_trie = txn.open_table(tables::ACCOUNT_TRIE).db()?;
+            let started = std::time::Instant::now();
+            let out = compute_root(
+                &mut NodeReader {
+                    table: &account_trie,
+                    prefix: &[],
+                },
+                &mut AccountLeaves(&accounts),
+                &account_keys,
+            )?;
+            (out, started.elapsed())
+        }
+    };
+    root_time += account_root_time;
     let mut account_trie = txn.open_table(tables::ACCOUNT_TRIE).db()?;
-    let started = std::time::Instant::now();
-    let out = compute_root(
-        &mut NodeReader {
-            table: &account_trie,
-            prefix: &[],
-        },
-        &mut AccountLeaves(&accounts),
-        &PrefixSet::new(account_keys),
-    )?;
-    root_time += started.elapsed();
     apply_trie_updates(&mut account_trie, &[], &out.updates).db()?;
     let mp = keccak256(opal_primitives::addresses::L2_TO_L1_MESSAGE_PASSER);
     let message_passer_storage_root = accounts

@@ -1,5 +1,7 @@
 //! Adapters that let the trie walk read stored branch nodes and flat leaves from redb tables.
 
+use std::collections::BTreeMap;
+
 use alloy_primitives::{B256, U256};
 use alloy_rlp::Encodable;
 use alloy_trie::{BranchNodeCompact, Nibbles, TrieAccount};
@@ -8,7 +10,7 @@ use opal_trie::{
 };
 use redb::{ReadableTable, Table};
 
-use crate::tables::{ACCOUNT_LEN, decode_account};
+use crate::tables::{ACCOUNT_LEN, StoredAccount, decode_account};
 
 fn store_err(e: impl std::fmt::Display) -> TrieError {
     TrieError::Store(e.to_string())
@@ -118,10 +120,58 @@ impl<T: ReadableTable<&'static [u8; 32], &'static [u8; ACCOUNT_LEN]>> LeafReader
             if to.is_some_and(|t| k >= *t) {
                 break;
             }
-            let a = decode_account(v.value());
             buf.clear();
-            TrieAccount::new(a.nonce, a.balance, a.storage_root, a.code_hash).encode(&mut buf);
+            encode_account_leaf(&decode_account(v.value()), &mut buf);
             f(k, &buf);
+        }
+        Ok(())
+    }
+}
+
+/// The account trie's leaf value of `a`: RLP of `[nonce, balance, storage_root, code_hash]`.
+pub fn encode_account_leaf(a: &StoredAccount, out: &mut Vec<u8>) {
+    TrieAccount::new(a.nonce, a.balance, a.storage_root, a.code_hash).encode(out);
+}
+
+/// Leaves of `inner` with `overlay` laid over them: an overlay entry replaces the leaf with the
+/// same key (`None` removes it) or adds a new one. Lets a root be computed over a committed
+/// state plus a block's changes without writing them first.
+pub struct OverlayLeaves<'a, R> {
+    /// The leaves before the changes.
+    pub inner: R,
+    /// New leaf values by key, RLP-encoded; `None` for a removed leaf.
+    pub overlay: &'a BTreeMap<B256, Option<Vec<u8>>>,
+}
+
+impl<R: LeafReader> LeafReader for OverlayLeaves<'_, R> {
+    fn for_each_leaf(
+        &mut self,
+        from: &B256,
+        to: Option<&B256>,
+        f: &mut dyn FnMut(B256, &[u8]),
+    ) -> Result<(), TrieError> {
+        let mut changed = match to {
+            Some(to) => self.overlay.range(*from..*to),
+            None => self.overlay.range(*from..),
+        }
+        .peekable();
+        self.inner.for_each_leaf(from, to, &mut |k, v| {
+            // Overlay keys before this one are new leaves.
+            while let Some((ok, ov)) = changed.next_if(|(ok, _)| **ok < k) {
+                if let Some(ov) = ov {
+                    f(*ok, ov);
+                }
+            }
+            match changed.next_if(|(ok, _)| **ok == k) {
+                Some((_, Some(ov))) => f(k, ov),
+                Some((_, None)) => {}
+                None => f(k, v),
+            }
+        })?;
+        for (ok, ov) in changed {
+            if let Some(ov) = ov {
+                f(*ok, ov);
+            }
         }
         Ok(())
     }
@@ -159,5 +209,87 @@ impl<T: ReadableTable<&'static [u8; 64], &'static [u8; 32]>> LeafReader for Stor
             f(slot, &buf);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sorted in-memory leaves.
+    struct Leaves(Vec<(B256, Vec<u8>)>);
+
+    impl LeafReader for Leaves {
+        fn for_each_leaf(
+            &mut self,
+            from: &B256,
+            to: Option<&B256>,
+            f: &mut dyn FnMut(B256, &[u8]),
+        ) -> Result<(), TrieError> {
+            for (k, v) in &self.0 {
+                if k >= from && to.is_none_or(|t| k < t) {
+                    f(*k, v);
+                }
+            }
+            Ok(())
+        }
+    }
+
+    fn k(b: u8) -> B256 {
+        B256::with_last_byte(b)
+    }
+
+    fn collect(r: &mut impl LeafReader, from: u8, to: Option<u8>) -> Vec<(u8, Vec<u8>)> {
+        let mut out = vec![];
+        r.for_each_leaf(&k(from), to.map(k).as_ref(), &mut |key, v| {
+            out.push((key[31], v.to_vec()))
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn overlay_adds_replaces_and_removes_leaves_in_key_order() {
+        let inner = Leaves(vec![
+            (k(0x10), vec![1]),
+            (k(0x20), vec![2]),
+            (k(0x30), vec![3]),
+        ]);
+        let overlay: BTreeMap<B256, Option<Vec<u8>>> = [
+            (k(0x05), Some(vec![9])),
+            (k(0x20), Some(vec![22])),
+            (k(0x30), None),
+            (k(0x31), Some(vec![7])),
+            (k(0x40), Some(vec![4])),
+        ]
+        .into_iter()
+        .collect();
+        let mut r = OverlayLeaves {
+            inner,
+            overlay: &overlay,
+        };
+        assert_eq!(
+            collect(&mut r, 0, None),
+            vec![
+                (0x05, vec![9]),
+                (0x10, vec![1]),
+                (0x20, vec![22]),
+                (0x31, vec![7]),
+                (0x40, vec![4]),
+            ]
+        );
+        // A bounded range takes neither the overlay's nor the inner leaves outside it.
+        assert_eq!(
+            collect(&mut r, 0x10, Some(0x31)),
+            vec![(0x10, vec![1]), (0x20, vec![22])]
+        );
+        assert_eq!(collect(&mut r, 0x32, None), vec![(0x40, vec![4])]);
+        // Over no inner leaves, the overlay's live entries are the leaves.
+        let empty = BTreeMap::new();
+        let mut bare = OverlayLeaves {
+            inner: Leaves(vec![(k(0x10), vec![1])]),
+            overlay: &empty,
+        };
+        assert_eq!(collect(&mut bare, 0, None), vec![(0x10, vec![1])]);
     }
 }
