@@ -10,7 +10,7 @@ use std::{hint::black_box, time::Instant};
 use alloy::{
     consensus::{SignableTransaction, TxEip1559},
     eips::eip2718::{Decodable2718, Encodable2718},
-    primitives::{Address, B256, Bytes, TxKind, U256, keccak256},
+    primitives::{Address, B256, Bytes, Signature, TxKind, U256, keccak256},
     signers::{SignerSync, local::PrivateKeySigner},
 };
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -70,39 +70,28 @@ fn admission(c: &mut Criterion) {
         })
     });
 
-    // The same decoding and hashing, with the sender recovered by k256 instead.
-    let decoded: Vec<(OpTxEnvelope, B256)> = txs
+    // Recovery alone, from the signatures and signing hashes of the same transactions.
+    let signed: Vec<(Signature, B256)> = txs
         .iter()
-        .map(|raw| {
-            let tx = OpTxEnvelope::decode_2718(&mut raw.as_slice()).expect("decodes");
-            let OpTxEnvelope::Eip1559(signed) = &tx else {
-                unreachable!("bench transactions are EIP-1559")
-            };
-            let hash = signed.signature_hash();
-            (tx, hash)
+        .map(|raw| match OpTxEnvelope::decode_2718(&mut raw.as_slice()) {
+            Ok(OpTxEnvelope::Eip1559(tx)) => (*tx.signature(), tx.signature_hash()),
+            _ => unreachable!("bench transactions are EIP-1559"),
         })
         .collect();
     group.bench_function("recover (libsecp256k1)", |b| {
         b.iter(|| {
-            i = (i + 1) % decoded.len();
-            let (tx, hash) = &decoded[i];
-            let OpTxEnvelope::Eip1559(signed) = tx else {
-                unreachable!()
-            };
+            i = (i + 1) % signed.len();
+            let (sig, hash) = &signed[i];
             black_box(alloy::consensus::crypto::secp256k1::recover_signer(
-                signed.signature(),
-                *hash,
+                sig, *hash,
             ))
         })
     });
     group.bench_function("recover (k256, peer)", |b| {
         b.iter(|| {
-            i = (i + 1) % decoded.len();
-            let (tx, hash) = &decoded[i];
-            let OpTxEnvelope::Eip1559(signed) = tx else {
-                unreachable!()
-            };
-            black_box(signed.signature().recover_address_from_prehash(hash))
+            i = (i + 1) % signed.len();
+            let (sig, hash) = &signed[i];
+            black_box(sig.recover_address_from_prehash(hash))
         })
     });
     group.finish();
