@@ -167,6 +167,39 @@ impl Spawned {
     }
 }
 
+/// Steal and total CPU ticks of the whole machine so far, from the `cpu` line of `/proc/stat`:
+/// on a virtual machine, steal is time the hypervisor gave to other guests.
+pub fn machine_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    parse_cpu_line(stat.lines().next()?)
+}
+
+/// `(steal, total)` of a `/proc/stat` `cpu` line: `cpu user nice system idle iowait irq softirq
+/// steal [guest guest_nice]` (guest time is already counted in user and nice).
+fn parse_cpu_line(line: &str) -> Option<(u64, u64)> {
+    let mut fields = line.split_whitespace();
+    if fields.next()? != "cpu" {
+        return None;
+    }
+    let ticks: Vec<u64> = fields
+        .take(8)
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let steal = *ticks.get(7)?;
+    Some((steal, ticks.iter().sum()))
+}
+
+/// Percentage of the machine's CPU time stolen between two [`machine_ticks`] readings.
+pub fn steal_percent(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> f64 {
+    match (before, after) {
+        (Some((s0, t0)), Some((s1, t1))) if t1 > t0 => {
+            100.0 * s1.saturating_sub(s0) as f64 / (t1 - t0) as f64
+        }
+        _ => f64::NAN,
+    }
+}
+
 impl Drop for Spawned {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -211,5 +244,25 @@ mod tests {
         // A different chain from the devnet's: the genesis hash moved with the limit.
         let devnet = RollupConfig::from_json(crate::node_cmd::DEV_ROLLUP, path).unwrap();
         assert_ne!(rollup.genesis.l2.hash, devnet.genesis.l2.hash);
+    }
+
+    #[test]
+    fn steal_comes_from_the_eighth_field_of_the_cpu_line() {
+        // A `/proc/stat` line of a KVM guest (user nice system idle iowait irq softirq steal
+        // guest guest_nice).
+        let line = "cpu  4705 150 1120 16250 520 0 37 300 0 0";
+        assert_eq!(parse_cpu_line(line), Some((300, 23082)));
+        assert_eq!(parse_cpu_line("cpu0 1 2 3 4 5 6 7 8 0 0"), None);
+        assert_eq!(parse_cpu_line("cpu 1 2 x 4 5 6 7 8"), None);
+        assert_eq!(parse_cpu_line("cpu 1 2 3"), None);
+        let pct = steal_percent(Some((300, 23_082)), Some((400, 24_082)));
+        assert!((pct - 10.0).abs() < 1e-9, "{pct}");
+        assert!(steal_percent(None, Some((1, 2))).is_nan());
+        assert!(steal_percent(Some((1, 5)), Some((1, 5))).is_nan());
+        // This machine's own reading parses wherever /proc exists.
+        if std::path::Path::new("/proc/stat").exists() {
+            let (steal, total) = machine_ticks().expect("/proc/stat parses");
+            assert!(steal <= total && total > 0);
+        }
     }
 }

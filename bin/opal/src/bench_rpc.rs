@@ -32,7 +32,7 @@ use jsonrpsee::{
 use serde_json::Value;
 
 use crate::bench_load::{Answer, Connection, send_raw_body};
-use crate::bench_nodes::{Spawned, find_anvil};
+use crate::bench_nodes::{Spawned, find_anvil, machine_ticks, steal_percent};
 use hyper::body::Bytes;
 
 /// Arguments of `opal bench rpc`.
@@ -97,6 +97,9 @@ struct RunResult {
     /// CPU time the node spent per included transfer, from the first send to the last
     /// inclusion (NaN where `/proc` is not available).
     cpu_us_per_tx: f64,
+    /// Share of the machine's CPU time the hypervisor gave to other guests over the same
+    /// window, in percent (NaN where `/proc/stat` is not available).
+    steal_pct: f64,
 }
 
 /// Runs the benchmark.
@@ -168,6 +171,7 @@ pub fn rpc(args: RpcArgs) -> eyre::Result<()> {
         p50_ms: median_of(&opal, |r| r.p50_ms).unwrap_or(f64::NAN),
         p99_ms: median_of(&opal, |r| r.p99_ms).unwrap_or(f64::NAN),
         cpu_us_per_tx: median_of(&opal, |r| r.cpu_us_per_tx).unwrap_or(f64::NAN),
+        steal_pct: median_of(&opal, |r| r.steal_pct).unwrap_or(f64::NAN),
         ..opal[0]
     };
     let anvil = (!anvil.is_empty()).then(|| RunResult {
@@ -175,6 +179,7 @@ pub fn rpc(args: RpcArgs) -> eyre::Result<()> {
         p50_ms: median_of(&anvil, |r| r.p50_ms).unwrap_or(f64::NAN),
         p99_ms: median_of(&anvil, |r| r.p99_ms).unwrap_or(f64::NAN),
         cpu_us_per_tx: median_of(&anvil, |r| r.cpu_us_per_tx).unwrap_or(f64::NAN),
+        steal_pct: median_of(&anvil, |r| r.steal_pct).unwrap_or(f64::NAN),
         ..anvil[0]
     });
     if let Some(ratio) = ratio {
@@ -191,7 +196,7 @@ pub fn rpc(args: RpcArgs) -> eyre::Result<()> {
     println!(
         "{{\"bench\":\"rpc-transfers\",\"opal_tps\":{},\"anvil_tps\":{},\"ratio\":{},\
          \"p50_ms\":{},\"p99_ms\":{},\"anvil_p50_ms\":{},\"anvil_p99_ms\":{},\"opal_cpu_us_per_tx\":{},\
-         \"anvil_cpu_us_per_tx\":{},\"txs\":{},\
+         \"anvil_cpu_us_per_tx\":{},\"opal_steal_pct\":{},\"anvil_steal_pct\":{},\"txs\":{},\
          \"accounts\":{},\"concurrency\":{},\"block_time_ms\":{},\"gas_limit\":{},\"runs\":{}}}",
         num(Some(opal.tps)),
         num(anvil.as_ref().map(|a| a.tps)),
@@ -202,6 +207,8 @@ pub fn rpc(args: RpcArgs) -> eyre::Result<()> {
         num(anvil.as_ref().map(|a| a.p99_ms)),
         num(Some(opal.cpu_us_per_tx)),
         num(anvil.as_ref().map(|a| a.cpu_us_per_tx)),
+        num(Some(opal.steal_pct)),
+        num(anvil.as_ref().map(|a| a.steal_pct)),
         args.txs,
         args.accounts,
         args.concurrency,
@@ -338,6 +345,7 @@ async fn run_target(
         .collect::<eyre::Result<Vec<_>>>()?;
     let index: HashMap<B256, usize> = load.iter().enumerate().map(|(i, p)| (p.hash, i)).collect();
     let cpu0 = node.cpu_seconds();
+    let machine0 = machine_ticks();
     let t0 = Instant::now();
     let submitted: Arc<Vec<AtomicU64>> =
         Arc::new((0..load.len()).map(|_| AtomicU64::new(0)).collect());
@@ -450,8 +458,10 @@ async fn run_target(
     let last = included.iter().flatten().max().copied().unwrap_or_default();
     let count = latencies.len();
     let cpu = node.cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
+    let steal_pct = steal_percent(machine0, machine_ticks());
     let result = RunResult {
         cpu_us_per_tx: cpu.map_or(f64::NAN, |c| c * 1e6 / count.max(1) as f64),
+        steal_pct,
         included: count,
         rejected,
         retries: retries.load(Ordering::Relaxed),
@@ -462,7 +472,8 @@ async fn run_target(
     };
     println!(
         "{name}: {} transfers included in {:.2}s over {} blocks ({:.0} tx/s; submitted in {send_secs:.2}s, \
-         {} rejected, {} pool-full retries); submit→inclusion p50 {:.1} ms, p99 {:.1} ms; node CPU {:.0} µs per transfer",
+         {} rejected, {} pool-full retries); submit→inclusion p50 {:.1} ms, p99 {:.1} ms; node CPU {:.0} µs per transfer; \
+         machine CPU steal {:.1} %",
         result.included,
         last.as_secs_f64(),
         result.blocks,
@@ -472,6 +483,7 @@ async fn run_target(
         result.p50_ms,
         result.p99_ms,
         result.cpu_us_per_tx,
+        result.steal_pct,
     );
     Ok(result)
 }
