@@ -395,11 +395,11 @@ pub(crate) fn apply_state(
                         )?;
                         Ok::<_, StoreError>((out, started.elapsed()))
                     })
-                    .map_err(|e| StoreError::Rejected(format!("state root thread: {e}")))?;
+                    .map_err(|e| StoreError::RootThread(e.to_string()))?;
                 let written = write_accounts();
                 let root = root
                     .join()
-                    .map_err(|_| StoreError::Rejected("state root thread panicked".into()))?;
+                    .map_err(|_| StoreError::RootThread("panicked".into()))?;
                 written?;
                 root
             })?

@@ -88,6 +88,10 @@ pub enum StoreError {
     /// The caller rejected the block while sealing it (e.g. a state-root mismatch); nothing was written.
     #[error("block rejected: {0}")]
     Rejected(String),
+    /// The helper thread that computes the state root could not start or panicked; the block
+    /// commit it was part of wrote nothing.
+    #[error("state root thread: {0}")]
+    RootThread(String),
     /// A secondary index failed; the block commit or unwind it was part of wrote nothing.
     #[error("index: {0}")]
     Index(String),
