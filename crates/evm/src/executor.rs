@@ -19,7 +19,7 @@ use alloy_op_evm::{OpBlockExecutionCtx, OpBlockExecutor, block::OpAlloyReceiptBu
 use alloy_rlp::Decodable;
 use op_alloy::consensus::{OpReceiptEnvelope, OpTxEnvelope};
 use opal_primitives::Fork;
-use opal_storage::{BlockRecord, Store, StoreError};
+use opal_storage::{BlockContents, BlockRecord, Store, StoreError};
 use revm::{
     context::{BlockEnv, CfgEnv},
     context_interface::block::BlobExcessGasAndPrice,
@@ -30,7 +30,7 @@ use tracing::{debug, info_span, warn};
 use crate::{
     ChainError, OpalChain,
     convert::{alloc_to_changes, bundle_to_changes},
-    header::{HeaderFields, first_difference, seal_header},
+    header::{BodyRoots, HeaderFields, first_difference, seal_header},
 };
 
 /// OP payload attributes, as derivation and the Engine API produce them.
@@ -195,7 +195,7 @@ impl BlockExecutor {
                 roots.state_root,
                 roots.message_passer_storage_root,
             );
-            Ok(record(header, &[], &[], &[]))
+            Ok(BlockRecord::new(header, contents(&[], &[], &[])))
         })?;
         if fresh {
             self.store.ensure_chain_id(self.chain.chain_id())?;
@@ -433,19 +433,28 @@ impl BlockExecutor {
         let mut mismatch = None;
         let mut state_root = std::time::Duration::ZERO;
         let started = std::time::Instant::now();
-        let result = self.store.commit_block(f.number, &ex.changes, |roots| {
-            state_root = roots.root_time;
-            let header = seal_header(chain, f, roots, &ex.txs, &ex.receipts, ex.gas_used);
-            if let Some(want) = expected
-                && let Some(field) = first_difference(&header, want)
-            {
-                mismatch = Some(field);
-                return Err(StoreError::Rejected(format!(
-                    "{field} differs from re-execution"
-                )));
-            }
-            Ok(record(header, &ex.txs, &ex.senders, &ex.receipts))
-        });
+        // The body's roots and encoding are made while the state root is computed.
+        let prepare = || {
+            Ok((
+                contents(&ex.txs, &ex.senders, &ex.receipts),
+                BodyRoots::new(&ex.txs, &ex.receipts),
+            ))
+        };
+        let result =
+            self.store
+                .commit_block_overlapped(f.number, &ex.changes, prepare, |roots, body| {
+                    state_root = roots.root_time;
+                    let header = seal_header(chain, f, roots, &body, ex.gas_used);
+                    if let Some(want) = expected
+                        && let Some(field) = first_difference(&header, want)
+                    {
+                        mismatch = Some(field);
+                        return Err(StoreError::Rejected(format!(
+                            "{field} differs from re-execution"
+                        )));
+                    }
+                    Ok(header)
+                });
         let record = match (result, mismatch) {
             (Err(_), Some(field)) => {
                 return Err(ExecError::Mismatch {
@@ -471,19 +480,17 @@ impl BlockExecutor {
     }
 }
 
-fn record(
-    header: Header,
+/// The store's encoding of a block's transactions, senders and receipts.
+fn contents(
     txs: &[OpTxEnvelope],
     senders: &[Address],
     receipts: &[OpReceiptEnvelope],
-) -> BlockRecord {
+) -> BlockContents {
     let mut body = Vec::new();
     alloy_rlp::encode_list(txs, &mut body);
     let mut rbytes = Vec::new();
     alloy_rlp::encode_list(receipts, &mut rbytes);
-    BlockRecord {
-        hash: header.hash_slow(),
-        header,
+    BlockContents {
         body,
         tx_hashes: txs.iter().map(|t| t.tx_hash()).collect(),
         senders: senders.to_vec(),

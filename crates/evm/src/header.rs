@@ -35,17 +35,38 @@ pub struct HeaderFields {
     pub parent_beacon_block_root: Option<B256>,
 }
 
-/// Builds the sealed header of an executed block.
+/// The header fields that depend only on a block's transactions and receipts, so they can be
+/// computed while the state root is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyRoots {
+    /// Ordered trie root of the EIP-2718 transactions.
+    pub transactions_root: B256,
+    /// Ordered trie root of the EIP-2718 receipts.
+    pub receipts_root: B256,
+    /// Union of the receipts' blooms.
+    pub logs_bloom: Bloom,
+}
+
+impl BodyRoots {
+    /// The roots and bloom of `txs` and their `receipts`.
+    pub fn new(txs: &[OpTxEnvelope], receipts: &[OpReceiptEnvelope]) -> Self {
+        Self {
+            transactions_root: ordered_trie_root_with_encoder(txs, |t, buf| t.encode_2718(buf)),
+            receipts_root: ordered_trie_root_with_encoder(receipts, |r, buf| r.encode_2718(buf)),
+            logs_bloom: receipts.iter().fold(Bloom::ZERO, |acc, r| acc | r.bloom()),
+        }
+    }
+}
+
+/// Builds the sealed header of an executed block from its state roots and body roots.
 pub fn seal_header(
     chain: &OpalChain,
     f: &HeaderFields,
     roots: StateRoots,
-    txs: &[OpTxEnvelope],
-    receipts: &[OpReceiptEnvelope],
+    body: &BodyRoots,
     gas_used: u64,
 ) -> Header {
     let ts = f.timestamp;
-    let logs_bloom = receipts.iter().fold(Bloom::ZERO, |acc, r| acc | r.bloom());
     let ecotone = chain.is_active(Fork::Ecotone, ts);
     let isthmus = chain.is_active(Fork::Isthmus, ts);
     Header {
@@ -53,9 +74,9 @@ pub fn seal_header(
         ommers_hash: EMPTY_OMMER_ROOT_HASH,
         beneficiary: f.beneficiary,
         state_root: roots.state_root,
-        transactions_root: ordered_trie_root_with_encoder(txs, |t, buf| t.encode_2718(buf)),
-        receipts_root: ordered_trie_root_with_encoder(receipts, |r, buf| r.encode_2718(buf)),
-        logs_bloom,
+        transactions_root: body.transactions_root,
+        receipts_root: body.receipts_root,
+        logs_bloom: body.logs_bloom,
         difficulty: U256::ZERO,
         number: f.number,
         gas_limit: f.gas_limit,

@@ -81,7 +81,39 @@ pub struct BlockRecord {
     pub receipts: Vec<u8>,
 }
 
+/// A block's transactions and receipts as the store keeps them: everything but the header, so
+/// they can be written while the state root is computed.
+#[derive(Debug, Clone, Default)]
+pub struct BlockContents {
+    /// The caller's encoding of the transactions.
+    pub body: Vec<u8>,
+    /// Hashes of the transactions, in order.
+    pub tx_hashes: Vec<B256>,
+    /// Recovered senders, in order.
+    pub senders: Vec<Address>,
+    /// The caller's encoding of the receipts.
+    pub receipts: Vec<u8>,
+}
+
 impl BlockRecord {
+    /// The record of `header` with `contents`.
+    pub fn new(header: Header, contents: BlockContents) -> Self {
+        let BlockContents {
+            body,
+            tx_hashes,
+            senders,
+            receipts,
+        } = contents;
+        Self {
+            hash: header.hash_slow(),
+            header,
+            body,
+            tx_hashes,
+            senders,
+            receipts,
+        }
+    }
+
     /// A block without transactions: header, its hash, empty body and receipts.
     pub fn empty(header: Header) -> Self {
         Self {
@@ -105,25 +137,80 @@ impl Store {
         changes: &StateChanges,
         seal: impl FnOnce(StateRoots) -> Result<BlockRecord, StoreError>,
     ) -> Result<BlockRecord, StoreError> {
+        let (txn, parent) = self.begin_block(number)?;
+        // Block 0 creates the tables in this transaction: the parent has none to read.
+        let parent_db = (number > 0).then_some(&self.db);
+        let (roots, ()) = apply_state(&txn, parent_db, number, changes, || Ok(()))?;
+        let block = seal(roots)?;
+        write_contents(
+            &txn,
+            number,
+            &block.body,
+            &block.tx_hashes,
+            &block.senders,
+            &block.receipts,
+        )?;
+        self.finish_block(txn, parent, number, block)
+    }
+
+    /// Commits block `number` atomically, like [`Store::commit_block`], with the work that does
+    /// not need the state root done while it is computed: `prepare` runs on this thread while
+    /// another computes the account trie root, and returns the block's contents (written at
+    /// once) with what the header takes from them (`P`, e.g. the transactions and receipts
+    /// roots). `seal` then builds the header from the roots and `P`. If either fails, nothing
+    /// is written.
+    pub fn commit_block_overlapped<P>(
+        &self,
+        number: u64,
+        changes: &StateChanges,
+        prepare: impl FnOnce() -> Result<(BlockContents, P), StoreError>,
+        seal: impl FnOnce(StateRoots, P) -> Result<Header, StoreError>,
+    ) -> Result<BlockRecord, StoreError> {
+        let (txn, parent) = self.begin_block(number)?;
+        let parent_db = (number > 0).then_some(&self.db);
+        let (roots, (contents, prepared)) = apply_state(&txn, parent_db, number, changes, || {
+            let (contents, prepared) = prepare()?;
+            write_contents(
+                &txn,
+                number,
+                &contents.body,
+                &contents.tx_hashes,
+                &contents.senders,
+                &contents.receipts,
+            )?;
+            Ok((contents, prepared))
+        })?;
+        let header = seal(roots, prepared)?;
+        self.finish_block(txn, parent, number, BlockRecord::new(header, contents))
+    }
+
+    /// Opens the write transaction of block `number`, checking it extends the head; returns it
+    /// with the head's number.
+    fn begin_block(&self, number: u64) -> Result<(WriteTransaction, Option<u64>), StoreError> {
         let txn = self.db.begin_write().db()?;
         let parent = {
             let heads = txn.open_table(tables::HEADS).db()?;
             heads.get(Head::Unsafe.key()).db()?.map(|v| v.value())
         };
         match (parent, number) {
-            (None, 0) => {}
-            (Some(p), n) if n == p + 1 => {}
-            (p, n) => {
-                return Err(StoreError::NotNext {
-                    number: n,
-                    reason: format!("head is {p:?}"),
-                });
-            }
+            (None, 0) => Ok((txn, parent)),
+            (Some(p), n) if n == p + 1 => Ok((txn, parent)),
+            (p, n) => Err(StoreError::NotNext {
+                number: n,
+                reason: format!("head is {p:?}"),
+            }),
         }
-        // Block 0 creates the tables in this transaction: the parent has none to read.
-        let parent_db = (number > 0).then_some(&self.db);
-        let roots = apply_state(&txn, parent_db, number, changes)?;
-        let block = seal(roots)?;
+    }
+
+    /// Checks the sealed `block` against the head, writes its header, indexes and the head,
+    /// and commits.
+    fn finish_block(
+        &self,
+        txn: WriteTransaction,
+        parent: Option<u64>,
+        number: u64,
+        block: BlockRecord,
+    ) -> Result<BlockRecord, StoreError> {
         if block.header.number != number {
             return Err(StoreError::Rejected(format!(
                 "sealed block has number {}",
@@ -143,7 +230,7 @@ impl Store {
                 });
             }
         }
-        write_block(&txn, &block)?;
+        write_header(&txn, &block)?;
         self.index_block(&txn, &block)?;
         txn.commit().db()?;
         self.chain_changed();
@@ -180,7 +267,7 @@ fn scratch_roots(alloc: &StateChanges) -> Result<StateRoots, StoreError> {
         .db()?;
     let txn = db.begin_write().db()?;
     crate::create_tables(&txn)?;
-    apply_state(&txn, None, 0, alloc)
+    Ok(apply_state(&txn, None, 0, alloc, || Ok(()))?.0)
 }
 
 /// What a block does to one account: new fields (`Some(None)` removes it), changed slot keys,
@@ -192,16 +279,19 @@ struct Touched {
     wipe: bool,
 }
 
-/// Applies state changes with changesets, updates trie nodes, and returns the new roots.
+/// Applies state changes with changesets, updates trie nodes, and returns the new roots with
+/// the result of `meanwhile`.
 ///
 /// With `parent`, the database whose last commit is the state before `changes`, the account
-/// trie root is computed on a second thread while the account records are written.
-pub(crate) fn apply_state(
+/// trie root is computed on a second thread while this one writes the account records and then
+/// runs `meanwhile`.
+pub(crate) fn apply_state<T>(
     txn: &WriteTransaction,
     parent: Option<&redb::Database>,
     number: u64,
     changes: &StateChanges,
-) -> Result<StateRoots, StoreError> {
+    meanwhile: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<(StateRoots, T), StoreError> {
     let block = number.to_be_bytes();
     let mut accounts = txn.open_table(tables::ACCOUNTS).db()?;
     let mut storage = txn.open_table(tables::STORAGE).db()?;
@@ -359,7 +449,7 @@ pub(crate) fn apply_state(
     // The account trie: with the parent state at hand, on a second thread over the parent's
     // accounts with the new records laid over them, while this thread writes the records.
     let account_keys = PrefixSet::new(changed.iter().map(|(h, ..)| Nibbles::unpack(h)).collect());
-    let (out, account_root_time) = match parent {
+    let (out, account_root_time, done) = match parent {
         Some(db) => {
             let read = db.begin_read().db()?;
             let overlay: BTreeMap<B256, Option<Vec<u8>>> = changed
@@ -396,16 +486,17 @@ pub(crate) fn apply_state(
                         Ok::<_, StoreError>((out, started.elapsed()))
                     })
                     .map_err(|e| StoreError::RootThread(e.to_string()))?;
-                let written = write_accounts();
+                let done = write_accounts().and_then(|()| meanwhile());
                 let root = root
                     .join()
                     .map_err(|_| StoreError::RootThread("panicked".into()))?;
-                written?;
-                root
+                let done = done?;
+                root.map(|(out, time)| (out, time, done))
             })?
         }
         None => {
             write_accounts()?;
+            let done = meanwhile()?;
             let account_trie = txn.open_table(tables::ACCOUNT_TRIE).db()?;
             let started = std::time::Instant::now();
             let out = compute_root(
@@ -416,7 +507,7 @@ pub(crate) fn apply_state(
                 &mut AccountLeaves(&accounts),
                 &account_keys,
             )?;
-            (out, started.elapsed())
+            (out, started.elapsed(), done)
         }
     };
     root_time += account_root_time;
@@ -427,14 +518,54 @@ pub(crate) fn apply_state(
         .get(&mp.0)
         .db()?
         .map_or(EMPTY_ROOT_HASH, |v| decode_account(v.value()).storage_root);
-    Ok(StateRoots {
-        state_root: out.root,
-        message_passer_storage_root,
-        root_time,
-    })
+    Ok((
+        StateRoots {
+            state_root: out.root,
+            message_passer_storage_root,
+            root_time,
+        },
+        done,
+    ))
 }
 
-fn write_block(txn: &WriteTransaction, block: &BlockRecord) -> Result<(), StoreError> {
+/// Writes the header-independent parts of block `n`: body, senders, receipts, transaction
+/// hashes and the transaction lookup.
+fn write_contents(
+    txn: &WriteTransaction,
+    n: u64,
+    body: &[u8],
+    tx_hashes: &[B256],
+    senders: &[Address],
+    receipts: &[u8],
+) -> Result<(), StoreError> {
+    txn.open_table(tables::BODIES).db()?.insert(n, body).db()?;
+    let senders: Vec<u8> = senders.iter().flat_map(|a| a.0.0).collect();
+    txn.open_table(tables::SENDERS)
+        .db()?
+        .insert(n, senders.as_slice())
+        .db()?;
+    txn.open_table(tables::RECEIPTS)
+        .db()?
+        .insert(n, receipts)
+        .db()?;
+    let hashes: Vec<u8> = tx_hashes.iter().flat_map(|h| h.0).collect();
+    txn.open_table(tables::BLOCK_TX_HASHES)
+        .db()?
+        .insert(n, hashes.as_slice())
+        .db()?;
+    let mut lookup = txn.open_table(tables::TX_LOOKUP).db()?;
+    // In key order: neighbouring inserts share B-tree pages.
+    let mut by_hash: Vec<(&B256, u32)> = tx_hashes.iter().zip(0u32..).collect();
+    by_hash.sort_unstable();
+    for (h, i) in by_hash {
+        let loc: [u8; 12] = key(&[&n.to_be_bytes(), &i.to_be_bytes()]);
+        lookup.insert(&h.0, &loc).db()?;
+    }
+    Ok(())
+}
+
+/// Writes the header of `block`, its hash indexes, and moves the head to it.
+fn write_header(txn: &WriteTransaction, block: &BlockRecord) -> Result<(), StoreError> {
     let n = block.header.number;
     let mut rlp = Vec::with_capacity(600);
     block.header.encode(&mut rlp);
@@ -450,32 +581,6 @@ fn write_block(txn: &WriteTransaction, block: &BlockRecord) -> Result<(), StoreE
         .db()?
         .insert(&block.hash.0, n)
         .db()?;
-    txn.open_table(tables::BODIES)
-        .db()?
-        .insert(n, block.body.as_slice())
-        .db()?;
-    let senders: Vec<u8> = block.senders.iter().flat_map(|a| a.0.0).collect();
-    txn.open_table(tables::SENDERS)
-        .db()?
-        .insert(n, senders.as_slice())
-        .db()?;
-    txn.open_table(tables::RECEIPTS)
-        .db()?
-        .insert(n, block.receipts.as_slice())
-        .db()?;
-    let hashes: Vec<u8> = block.tx_hashes.iter().flat_map(|h| h.0).collect();
-    txn.open_table(tables::BLOCK_TX_HASHES)
-        .db()?
-        .insert(n, hashes.as_slice())
-        .db()?;
-    let mut lookup = txn.open_table(tables::TX_LOOKUP).db()?;
-    // In key order: neighbouring inserts share B-tree pages.
-    let mut by_hash: Vec<(&B256, u32)> = block.tx_hashes.iter().zip(0u32..).collect();
-    by_hash.sort_unstable();
-    for (h, i) in by_hash {
-        let loc: [u8; 12] = key(&[&n.to_be_bytes(), &i.to_be_bytes()]);
-        lookup.insert(&h.0, &loc).db()?;
-    }
     txn.open_table(tables::HEADS)
         .db()?
         .insert(Head::Unsafe.key(), n)

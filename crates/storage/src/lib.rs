@@ -20,7 +20,9 @@ use std::path::{Path, PathBuf};
 use alloy_primitives::B256;
 use redb::{Database, ReadableDatabase, ReadableTable, TableHandle};
 
-pub use commit::{AccountState, BlockRecord, StateChanges, StateRoots, StorageChange};
+pub use commit::{
+    AccountState, BlockContents, BlockRecord, StateChanges, StateRoots, StorageChange,
+};
 pub use index::{BACKFILL_CHUNK, BlockIndexer, read_block, state_storage};
 pub use reader::{BlockLocation, StateReader};
 pub use tables::StoredAccount;

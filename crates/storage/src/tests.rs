@@ -247,6 +247,133 @@ fn rejected_or_misplaced_blocks_write_nothing() {
     check_reads(&store.latest().unwrap(), &model);
 }
 
+/// Contents of test block `n`: two transactions with their senders, a body and receipts.
+fn contents(n: u64) -> BlockContents {
+    BlockContents {
+        body: vec![n as u8; 3],
+        tx_hashes: vec![
+            keccak256(n.to_be_bytes()),
+            keccak256((n + 1000).to_be_bytes()),
+        ],
+        senders: vec![addr(n), addr(n + 1)],
+        receipts: vec![0xc0, n as u8],
+    }
+}
+
+fn header(number: u64, parent: B256, roots: StateRoots) -> Header {
+    Header {
+        number,
+        parent_hash: parent,
+        state_root: roots.state_root,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn overlapped_commit_writes_what_a_plain_commit_writes() {
+    let (plain_dir, overlapped_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let plain = Store::open(plain_dir.path()).unwrap();
+    let overlapped = Store::open(overlapped_dir.path()).unwrap();
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut model = Model::default();
+    let mut parent = B256::ZERO;
+    for n in 0..8u64 {
+        let changes = random_changes(&mut rng, &mut model, 12);
+        let a = plain
+            .commit_block(n, &changes, |r| {
+                Ok(BlockRecord::new(header(n, parent, r), contents(n)))
+            })
+            .unwrap();
+        let b = overlapped
+            .commit_block_overlapped(
+                n,
+                &changes,
+                || Ok((contents(n), n)),
+                |r, prepared| Ok(header(prepared, parent, r)),
+            )
+            .unwrap();
+        assert_eq!(b.header, a.header, "block {n}");
+        assert_eq!(b.header.state_root, model.root(), "block {n}");
+        assert_eq!(b.hash, a.hash);
+        parent = a.hash;
+    }
+    let (ra, rb) = (plain.latest().unwrap(), overlapped.latest().unwrap());
+    for n in 0..8u64 {
+        assert_eq!(rb.header(n).unwrap(), ra.header(n).unwrap());
+        assert_eq!(rb.block_hash(n).unwrap(), ra.block_hash(n).unwrap());
+        assert_eq!(rb.body(n).unwrap(), Some(contents(n).body));
+        assert_eq!(rb.receipts(n).unwrap(), Some(contents(n).receipts));
+        assert_eq!(rb.senders(n).unwrap(), Some(contents(n).senders));
+        for (index, h) in contents(n).tx_hashes.into_iter().enumerate() {
+            let at = Some(BlockLocation {
+                number: n,
+                index: index as u32,
+            });
+            assert_eq!(rb.transaction_location(h).unwrap(), at);
+            assert_eq!(ra.transaction_location(h).unwrap(), at);
+        }
+    }
+    check_reads(&rb, &model);
+}
+
+#[test]
+fn overlapped_commit_that_fails_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut model = Model::default();
+    let changes = random_changes(&mut rng, &mut model, 10);
+    let g = store
+        .commit_block_overlapped(
+            0,
+            &changes,
+            || Ok((contents(0), ())),
+            |r, ()| Ok(header(0, B256::ZERO, r)),
+        )
+        .unwrap();
+    let before = store.check_state_root().unwrap();
+    let more = random_changes(&mut rng, &mut model.clone(), 10);
+    // The contents are written while the root is computed; a failed seal takes them back.
+    let err = store
+        .commit_block_overlapped(
+            1,
+            &more,
+            || Ok((contents(1), ())),
+            |_, ()| Err(StoreError::Rejected("bad root".into())),
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Rejected(_)));
+    // So does a failed `prepare`, and a sealed header with the wrong parent.
+    let err = store
+        .commit_block_overlapped(
+            1,
+            &more,
+            || Err::<(BlockContents, ()), _>(StoreError::Index("no contents".into())),
+            |r, ()| Ok(header(1, g.hash, r)),
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Index(_)));
+    let err = store
+        .commit_block_overlapped(
+            1,
+            &more,
+            || Ok((contents(1), ())),
+            |r, ()| Ok(header(1, B256::repeat_byte(1), r)),
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotNext { .. }));
+    let reader = store.latest().unwrap();
+    assert_eq!(reader.head().unwrap(), Some(0));
+    assert_eq!(reader.body(1).unwrap(), None);
+    assert_eq!(reader.receipts(1).unwrap(), None);
+    assert_eq!(reader.senders(1).unwrap(), None);
+    for h in contents(1).tx_hashes {
+        assert_eq!(reader.transaction_location(h).unwrap(), None);
+    }
+    assert_eq!(store.check_state_root().unwrap(), before);
+    check_reads(&reader, &model);
+}
+
 #[test]
 fn genesis_is_idempotent_and_refuses_another_chain() {
     let dir = tempfile::tempdir().unwrap();
