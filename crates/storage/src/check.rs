@@ -21,7 +21,7 @@ impl Store {
         for entry in accounts.iter().db()? {
             let (k, v) = entry.db()?;
             let h = *k.value();
-            let a = tables::decode_account(v.value());
+            let a = tables::decode_account("accounts", v.value())?;
             let mut shb = HashBuilder::default();
             while let Some(next) = storage_iter.peek() {
                 let (sk, sv) = match next {

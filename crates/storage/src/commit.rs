@@ -377,7 +377,11 @@ pub(crate) fn apply_state<T>(
         },
     ) in touched
     {
-        let prev = accounts.get(&h.0).db()?.map(|v| decode_account(v.value()));
+        let prev = accounts
+            .get(&h.0)
+            .db()?
+            .map(|v| decode_account("accounts", v.value()))
+            .transpose()?;
         let storage_root = if changed_slots.is_empty() && !wipe {
             prev.map_or(EMPTY_ROOT_HASH, |p| p.storage_root)
         } else {
@@ -433,7 +437,7 @@ pub(crate) fn apply_state<T>(
                 .insert(&key::<40>(&[&block, h.as_slice()]), ())
                 .db()?;
             match new {
-                Some(a) => accounts.insert(&h.0, &encode_account(a)).db()?,
+                Some(a) => accounts.insert(&h.0, &*encode_account(a)).db()?,
                 None => accounts.remove(&h.0).db()?,
             };
         }
@@ -517,7 +521,9 @@ pub(crate) fn apply_state<T>(
     let message_passer_storage_root = accounts
         .get(&mp.0)
         .db()?
-        .map_or(EMPTY_ROOT_HASH, |v| decode_account(v.value()).storage_root);
+        .map(|v| decode_account("accounts", v.value()))
+        .transpose()?
+        .map_or(EMPTY_ROOT_HASH, |a| a.storage_root);
     Ok((
         StateRoots {
             state_root: out.root,

@@ -32,8 +32,9 @@ pub const DB_FILE: &str = "opal.redb";
 const MAGIC: &[u8] = b"opal-chain-db";
 /// The first bytes of every redb file.
 const REDB_SIGNATURE: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
-/// On-disk schema version; a database written with another version is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+/// On-disk schema version; a database written with another version is refused. Version 2
+/// stores account records compactly ([`tables::encode_account`]).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -200,8 +201,14 @@ impl Store {
                     let schema = meta.get("schema").db()?.map(|v| v.value().to_vec());
                     let want = SCHEMA_VERSION.to_be_bytes().to_vec();
                     if schema.as_ref() != Some(&want) {
+                        let found = schema
+                            .as_deref()
+                            .and_then(|s| <[u8; 4]>::try_from(s).ok())
+                            .map_or("unknown".into(), |s| u32::from_be_bytes(s).to_string());
                         return Err(foreign(format!(
-                            "schema version {schema:?}, this node reads {SCHEMA_VERSION}"
+                            "written with storage schema version {found}, this node reads version \
+                             {SCHEMA_VERSION}; start from an empty datadir (the chain can be \
+                             re-synced) or use the opal release that wrote it"
                         )));
                     }
                 }

@@ -71,7 +71,8 @@ fn proof_in(
     let account = accounts
         .get(&h.0)
         .db()?
-        .map(|v| tables::decode_account(v.value()));
+        .map(|v| tables::decode_account("accounts", v.value()))
+        .transpose()?;
     let mut storage_proof = Vec::with_capacity(slots.len());
     if !slots.is_empty() {
         let targets: Vec<Nibbles> = slots

@@ -13,7 +13,7 @@ use revm::{
 
 use crate::{
     DbResult, Head, StoreError,
-    tables::{self, ACCOUNT_LEN, StoredAccount, decode_account, key},
+    tables::{self, StoredAccount, decode_account, key},
 };
 
 impl DBErrorMarker for StoreError {}
@@ -31,7 +31,7 @@ pub struct BlockLocation {
 pub struct StateReader {
     txn: ReadTransaction,
     at: Option<u64>,
-    accounts: ReadOnlyTable<&'static [u8; 32], &'static [u8; ACCOUNT_LEN]>,
+    accounts: ReadOnlyTable<&'static [u8; 32], &'static [u8]>,
     storage: ReadOnlyTable<&'static [u8; 64], &'static [u8; 32]>,
     codes: ReadOnlyTable<&'static [u8; 32], &'static [u8]>,
     canonical: ReadOnlyTable<u64, &'static [u8; 32]>,
@@ -95,26 +95,18 @@ impl StateReader {
                 let (k, v) = entry.db()?;
                 if k.value()[..32] == h[..] {
                     let v = v.value();
-                    return match v.len() {
-                        0 => Ok(None),
-                        ACCOUNT_LEN => {
-                            let mut b = [0u8; ACCOUNT_LEN];
-                            b.copy_from_slice(v);
-                            Ok(Some(decode_account(&b)))
-                        }
-                        l => Err(StoreError::Corrupt {
-                            table: "account_history",
-                            reason: format!("record of {l} bytes"),
-                        }),
-                    };
+                    if v.is_empty() {
+                        return Ok(None);
+                    }
+                    return decode_account("account_history", v).map(Some);
                 }
             }
         }
-        Ok(self
-            .accounts
+        self.accounts
             .get(&h.0)
             .db()?
-            .map(|v| decode_account(v.value())))
+            .map(|v| decode_account("accounts", v.value()))
+            .transpose()
     }
 
     /// A storage slot's value (zero if unset).

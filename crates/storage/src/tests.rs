@@ -434,3 +434,33 @@ fn foreign_files_are_refused() {
     std::fs::write(&good, &bytes[..bytes.len() / 3]).unwrap();
     assert!(Store::open_file(&good).is_err());
 }
+
+#[test]
+fn a_database_of_another_schema_version_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.redb");
+    drop(Store::open_file(&path).unwrap());
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(tables::META)
+            .unwrap()
+            .insert("schema", 1u32.to_be_bytes().as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let err = Store::open_file(&path).unwrap_err();
+    assert!(matches!(err, StoreError::Foreign { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("schema version 1") && msg.contains(&format!("version {SCHEMA_VERSION}")),
+        "{msg}"
+    );
+    // The refused database still holds its records as they were.
+    let db = redb::Database::create(&path).unwrap();
+    let txn = db.begin_read().unwrap();
+    let meta = txn.open_table(tables::META).unwrap();
+    let schema = meta.get("schema").unwrap().map(|v| v.value().to_vec());
+    assert_eq!(schema, Some(1u32.to_be_bytes().to_vec()));
+    assert!(meta.get("magic").unwrap().is_some());
+}

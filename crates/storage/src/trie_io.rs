@@ -10,7 +10,7 @@ use opal_trie::{
 };
 use redb::{ReadableTable, Table};
 
-use crate::tables::{ACCOUNT_LEN, StoredAccount, decode_account};
+use crate::tables::{StoredAccount, decode_account};
 
 fn store_err(e: impl std::fmt::Display) -> TrieError {
     TrieError::Store(e.to_string())
@@ -104,9 +104,7 @@ pub fn remove_prefix(
 /// Account-trie leaves from the flat account table.
 pub struct AccountLeaves<'a, T>(pub &'a T);
 
-impl<T: ReadableTable<&'static [u8; 32], &'static [u8; ACCOUNT_LEN]>> LeafReader
-    for AccountLeaves<'_, T>
-{
+impl<T: ReadableTable<&'static [u8; 32], &'static [u8]>> LeafReader for AccountLeaves<'_, T> {
     fn for_each_leaf(
         &mut self,
         from: &B256,
@@ -121,7 +119,8 @@ impl<T: ReadableTable<&'static [u8; 32], &'static [u8; ACCOUNT_LEN]>> LeafReader
                 break;
             }
             buf.clear();
-            encode_account_leaf(&decode_account(v.value()), &mut buf);
+            let account = decode_account("accounts", v.value()).map_err(store_err)?;
+            encode_account_leaf(&account, &mut buf);
             f(k, &buf);
         }
         Ok(())

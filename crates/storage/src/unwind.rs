@@ -10,7 +10,7 @@ use redb::ReadableTable;
 
 use crate::{
     DbResult, Head, Store, StoreError,
-    tables::{self, ACCOUNT_LEN, decode_account, encode_account, key},
+    tables::{self, decode_account, encode_account, key},
     trie_io::{AccountLeaves, NodeReader, StorageLeaves, apply_trie_updates},
 };
 
@@ -107,14 +107,10 @@ impl Store {
             let mut account_keys = vec![];
             for (h, prev) in &accounts_prev {
                 let changed = storage_keys.remove(h).unwrap_or_default();
-                let restored = match prev.len() {
-                    0 => None,
-                    ACCOUNT_LEN => {
-                        let mut b = [0u8; ACCOUNT_LEN];
-                        b.copy_from_slice(prev);
-                        Some(decode_account(&b))
-                    }
-                    _ => return Err(corrupt("account_history")),
+                let restored = if prev.is_empty() {
+                    None
+                } else {
+                    Some(decode_account("account_history", prev)?)
                 };
                 let out = compute_root(
                     &mut NodeReader {
@@ -139,7 +135,7 @@ impl Store {
                     });
                 }
                 match restored {
-                    Some(a) => accounts.insert(&h.0, &encode_account(&a)).db()?,
+                    Some(a) => accounts.insert(&h.0, &*encode_account(&a)).db()?,
                     None => accounts.remove(&h.0).db()?,
                 };
                 account_keys.push(Nibbles::unpack(h));
