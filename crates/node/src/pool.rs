@@ -43,10 +43,15 @@ impl StateView for Latest<'_> {
                 balance: a.balance,
             })
             .unwrap_or_default();
-        self.head.accounts().insert(address, account);
+        self.head.remember(address, account);
         Ok(account)
     }
 }
+
+/// The most sender accounts one head's cache holds. A head normally lasts one block time, but
+/// with the sequencer stopped it lasts until it is started again; past this, senders are read
+/// from the store each time.
+const MAX_CACHED_ACCOUNTS: usize = 65_536;
 
 /// What admission needs from the head block, computed once per head rather than per
 /// transaction.
@@ -63,6 +68,14 @@ struct HeadContext {
 impl HeadContext {
     fn accounts(&self) -> MutexGuard<'_, AddressHashMap<AccountInfo>> {
         self.accounts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Caches `account` for this head unless the cache is full.
+    fn remember(&self, address: Address, account: AccountInfo) {
+        let mut accounts = self.accounts();
+        if accounts.len() < MAX_CACHED_ACCOUNTS {
+            accounts.insert(address, account);
+        }
     }
 }
 
@@ -348,5 +361,36 @@ impl opal_rpc::PoolHandle for PoolService {
             pending: pool.pending().map(|t| t.tx.clone()).collect(),
             queued: pool.queued().map(|t| t.tx.clone()).collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    #[test]
+    fn the_head_account_cache_stops_growing_at_its_cap() {
+        let ctx = HeadContext {
+            generation: 0,
+            base_fee: 0,
+            spec: op_revm::OpSpecId::ISTHMUS,
+            l1: op_revm::L1BlockInfo::default(),
+            accounts: Mutex::new(AddressHashMap::default()),
+        };
+        let info = |n: u64| AccountInfo {
+            nonce: n,
+            balance: U256::from(n),
+        };
+        for i in 0..MAX_CACHED_ACCOUNTS as u64 + 10 {
+            ctx.remember(Address::left_padding_from(&i.to_be_bytes()), info(i));
+        }
+        let accounts = ctx.accounts();
+        assert_eq!(accounts.len(), MAX_CACHED_ACCOUNTS);
+        assert_eq!(
+            accounts.get(&Address::left_padding_from(&[7])),
+            Some(&info(7))
+        );
+        let late = (MAX_CACHED_ACCOUNTS as u64 + 3).to_be_bytes();
+        assert_eq!(accounts.get(&Address::left_padding_from(&late)), None);
     }
 }
