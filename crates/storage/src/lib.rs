@@ -207,8 +207,8 @@ impl Store {
                             .map_or("unknown".into(), |s| u32::from_be_bytes(s).to_string());
                         return Err(foreign(format!(
                             "written with storage schema version {found}, this node reads version \
-                             {SCHEMA_VERSION}; start from an empty datadir (the chain can be \
-                             re-synced) or use the opal release that wrote it"
+                             {SCHEMA_VERSION}; run the opal release that wrote it, or move it \
+                             aside and start from an empty datadir"
                         )));
                     }
                 }
