@@ -143,9 +143,10 @@ pub fn decode_body(bytes: &[u8]) -> Result<Vec<OpTxEnvelope>, alloy_rlp::Error> 
     Vec::<OpTxEnvelope>::decode(&mut &bytes[..])
 }
 
-/// Decodes stored receipts.
+/// Decodes stored receipts ([`opal_primitives::receipts`]: without their blooms, which are
+/// recomputed).
 pub fn decode_receipts(bytes: &[u8]) -> Result<Vec<OpReceiptEnvelope>, alloy_rlp::Error> {
-    Vec::<OpReceiptEnvelope>::decode(&mut &bytes[..])
+    opal_primitives::receipts::decode_receipts(bytes)
 }
 
 struct Executed {
@@ -489,7 +490,7 @@ fn contents(
     let mut body = Vec::new();
     alloy_rlp::encode_list(txs, &mut body);
     let mut rbytes = Vec::new();
-    alloy_rlp::encode_list(receipts, &mut rbytes);
+    opal_primitives::receipts::encode_receipts(receipts, &mut rbytes);
     BlockContents {
         body,
         tx_hashes: txs.iter().map(|t| t.tx_hash()).collect(),

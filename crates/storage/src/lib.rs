@@ -33,7 +33,8 @@ const MAGIC: &[u8] = b"opal-chain-db";
 /// The first bytes of every redb file.
 const REDB_SIGNATURE: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
 /// On-disk schema version; a database written with another version is refused. Version 2
-/// stores account records compactly ([`tables::encode_account`]).
+/// stores account records compactly ([`tables::encode_account`]) and receipts without their
+/// blooms (`opal_primitives::receipts`).
 pub const SCHEMA_VERSION: u32 = 2;
 
 /// Errors of the store.

@@ -73,7 +73,7 @@ fn decode_block(block: &BlockRecord) -> (Vec<OpTxEnvelope>, Vec<OpReceiptEnvelop
     let receipts = if block.receipts.is_empty() {
         vec![]
     } else {
-        Vec::<OpReceiptEnvelope>::decode(&mut block.receipts.as_slice()).unwrap_or_else(|e| {
+        opal_primitives::receipts::decode_receipts(&block.receipts).unwrap_or_else(|e| {
             warn!(block = n, error = %e, "attribution index: undecodable receipts");
             vec![]
         })

@@ -106,7 +106,7 @@ fn commit(store: &Store, n: u64, timestamp: u64, txs: Vec<Tx>) -> BlockRecord {
     let mut body = vec![];
     alloy_rlp::encode_list(&envs, &mut body);
     let mut rbytes = vec![];
-    alloy_rlp::encode_list(&receipts, &mut rbytes);
+    opal_primitives::receipts::encode_receipts(&receipts, &mut rbytes);
     store
         .commit_block(n, &StateChanges::default(), |r| {
             let header = Header {
