@@ -143,8 +143,8 @@ pub fn decode_body(bytes: &[u8]) -> Result<Vec<OpTxEnvelope>, alloy_rlp::Error> 
     Vec::<OpTxEnvelope>::decode(&mut &bytes[..])
 }
 
-/// Decodes stored receipts ([`opal_primitives::receipts`]: without their blooms, which are
-/// recomputed).
+/// Decodes stored receipts ([`opal_primitives::receipts`]: a receipt without logs is stored
+/// without its zero bloom).
 pub fn decode_receipts(bytes: &[u8]) -> Result<Vec<OpReceiptEnvelope>, alloy_rlp::Error> {
     opal_primitives::receipts::decode_receipts(bytes)
 }

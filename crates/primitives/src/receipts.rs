@@ -1,14 +1,16 @@
 //! The stored form of a block's receipts.
 //!
 //! A receipt's consensus encoding carries a 256-byte logs bloom, about nine tenths of a plain
-//! transfer's receipt. The bloom is a function of the logs, so the store keeps each receipt as
-//! an RLP list `[type, status, cumulative gas, logs]` (deposits add `[nonce?]` and
-//! `[receipt version?]`, lists of zero or one item) and recomputes the bloom when it reads
-//! them. The block's list of these is what the store's `receipts` table holds.
+//! transfer's receipt, where it is all zeros. The store keeps each receipt as an RLP list
+//! `[type, status, cumulative gas, logs, bloom]`, where the bloom is the empty string when there
+//! are no logs (the bloom is then zero) and the 256 bytes otherwise: recomputing it from the logs
+//! would make reading a block of token transfers several times slower. Deposits add `[nonce?]`
+//! and `[receipt version?]`, lists of zero or one item. The block's list of these is what the
+//! store's `receipts` table holds.
 
 use alloy::{
     consensus::{Eip658Value, Receipt, ReceiptWithBloom},
-    primitives::{Log, logs_bloom},
+    primitives::{Bloom, Log},
 };
 use alloy_rlp::{Decodable, Encodable, Error, Header};
 use op_alloy::consensus::{OpDepositReceipt, OpReceiptEnvelope, OpTxType};
@@ -31,6 +33,7 @@ pub fn encode_receipts(receipts: &[OpReceiptEnvelope], out: &mut Vec<u8>) {
         r.status().encode(out);
         r.cumulative_gas_used().encode(out);
         alloy_rlp::encode_list(r.logs(), out);
+        stored_bloom(r).encode(out);
         if let Some(d) = r.as_deposit_receipt() {
             encode_optional(d.deposit_nonce, out);
             encode_optional(d.deposit_receipt_version, out);
@@ -38,7 +41,7 @@ pub fn encode_receipts(receipts: &[OpReceiptEnvelope], out: &mut Vec<u8>) {
     }
 }
 
-/// Decodes what [`encode_receipts`] wrote, recomputing each receipt's bloom.
+/// Decodes what [`encode_receipts`] wrote.
 pub fn decode_receipts(mut bytes: &[u8]) -> Result<Vec<OpReceiptEnvelope>, Error> {
     let mut list = list_payload(&mut bytes)?;
     if !bytes.is_empty() {
@@ -60,6 +63,12 @@ fn decode_receipt(buf: &mut &[u8]) -> Result<OpReceiptEnvelope, Error> {
         cumulative_gas_used: u64::decode(&mut fields)?,
         logs: Vec::<Log>::decode(&mut fields)?,
     };
+    let bloom = Header::decode_bytes(&mut fields, false)?;
+    let logs_bloom = match (bloom.len(), receipt.logs.is_empty()) {
+        (0, true) => Bloom::ZERO,
+        (256, false) => Bloom::from_slice(bloom),
+        _ => return Err(Error::Custom("stored bloom does not match the logs")),
+    };
     let deposit = if tx_type == OpTxType::Deposit {
         Some((decode_optional(&mut fields)?, decode_optional(&mut fields)?))
     } else {
@@ -68,7 +77,6 @@ fn decode_receipt(buf: &mut &[u8]) -> Result<OpReceiptEnvelope, Error> {
     if !fields.is_empty() {
         return Err(Error::Custom("trailing fields in a stored receipt"));
     }
-    let logs_bloom = logs_bloom(&receipt.logs);
     let with_bloom = |receipt| ReceiptWithBloom {
         receipt,
         logs_bloom,
@@ -112,7 +120,17 @@ fn fields_length(r: &OpReceiptEnvelope) -> usize {
         + r.status().length()
         + r.cumulative_gas_used().length()
         + alloy_rlp::list_length(r.logs())
+        + stored_bloom(r).length()
         + deposit
+}
+
+/// The bloom as stored: nothing without logs (it is zero), else its 256 bytes.
+fn stored_bloom(r: &OpReceiptEnvelope) -> &[u8] {
+    if r.logs().is_empty() {
+        &[]
+    } else {
+        r.logs_bloom().as_slice()
+    }
 }
 
 /// `None` as an empty list, `Some(n)` as a list of `n`.
@@ -220,16 +238,17 @@ mod tests {
         encode_receipts(&original, &mut stored);
         let decoded = decode_receipts(&stored).unwrap();
         assert_eq!(decoded, original);
-        // The bloom is recomputed, so the consensus encodings (and any receipts root over
-        // them) agree byte for byte.
+        // The consensus encodings (and any receipts root over them) agree byte for byte.
         for (d, o) in decoded.iter().zip(&original) {
             assert_eq!(d.encoded_2718(), o.encoded_2718());
             assert_eq!(d.logs_bloom(), o.logs_bloom());
         }
-        // The stored form leaves the blooms out.
+        // The stored form leaves out the blooms of receipts without logs.
         let mut consensus = vec![];
         alloy_rlp::encode_list(&original, &mut consensus);
-        assert!(stored.len() + 256 * original.len() <= consensus.len() + 8);
+        let without_logs = original.iter().filter(|r| r.logs().is_empty()).count();
+        assert!(without_logs > 0);
+        assert!(stored.len() + 256 * without_logs <= consensus.len() + 8);
         assert_eq!(decode_receipts(&[0xc0]).unwrap(), vec![]);
     }
 
@@ -239,12 +258,16 @@ mod tests {
         encode_receipts(&receipts()[..1], &mut one);
         let mut trailing = one.clone();
         trailing.push(0x80);
-        // A receipt of type 9: [9, true, 1, []].
-        let unknown_type = [0xc5, 0xc4, 0x09, 0x01, 0x01, 0xc0];
-        // A legacy receipt with a fifth field: [0, true, 1, [], 0].
-        let extra_field = [0xc6, 0xc5, 0x80, 0x01, 0x01, 0xc0, 0x80];
+        // A receipt of type 9: [9, true, 1, [], ""].
+        let unknown_type = [0xc6, 0xc5, 0x09, 0x01, 0x01, 0xc0, 0x80];
+        // A legacy receipt with a sixth field: [0, true, 1, [], "", 0].
+        let extra_field = [0xc7, 0xc6, 0x80, 0x01, 0x01, 0xc0, 0x80, 0x80];
         // A deposit receipt whose nonce field holds two items.
-        let two_nonces = [0xc9, 0xc8, 0x7e, 0x01, 0x01, 0xc0, 0xc2, 0x01, 0x02, 0xc0];
+        let two_nonces = [
+            0xca, 0xc9, 0x7e, 0x01, 0x01, 0xc0, 0x80, 0xc2, 0x01, 0x02, 0xc0,
+        ];
+        // A legacy receipt without logs but with a bloom: [0, true, 1, [], 0xff].
+        let bloom_without_logs = [0xc7, 0xc6, 0x80, 0x01, 0x01, 0xc0, 0x81, 0xff];
         for bad in [
             &[][..],
             &one[..one.len() - 1],
@@ -253,6 +276,7 @@ mod tests {
             &unknown_type,
             &extra_field,
             &two_nonces,
+            &bloom_without_logs,
         ] {
             assert!(decode_receipts(bad).is_err(), "{bad:02x?}");
         }

@@ -34,7 +34,7 @@ const MAGIC: &[u8] = b"opal-chain-db";
 const REDB_SIGNATURE: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
 /// On-disk schema version; a database written with another version is refused. Version 2
 /// stores account records compactly ([`tables::encode_account`]) and receipts without their
-/// blooms (`opal_primitives::receipts`).
+/// zero blooms (`opal_primitives::receipts`).
 pub const SCHEMA_VERSION: u32 = 2;
 
 /// Errors of the store.

@@ -23,7 +23,7 @@ pub const HEADER_NUMBERS: TableDefinition<&[u8; 32], u64> = TableDefinition::new
 pub const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
 /// Block number → concatenated 20-byte senders, one per transaction.
 pub const SENDERS: TableDefinition<u64, &[u8]> = TableDefinition::new("senders");
-/// Block number → encoded receipts (the caller's encoding; the node's leaves the blooms out).
+/// Block number → encoded receipts (the caller's encoding; the node's leaves out zero blooms).
 pub const RECEIPTS: TableDefinition<u64, &[u8]> = TableDefinition::new("receipts");
 /// Block number → concatenated 32-byte transaction hashes.
 pub const BLOCK_TX_HASHES: TableDefinition<u64, &[u8]> = TableDefinition::new("block_tx_hashes");
