@@ -147,6 +147,7 @@ impl Node {
             new_blocks,
             new_pending,
             sequencer: Some(sequencer.switch()),
+            blocks: opal_rpc::BlockCache::default(),
         });
         let rpc = opal_rpc::start(ctx, &config.rpc).await?;
         let addr = rpc.http_addr;

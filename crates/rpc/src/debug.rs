@@ -35,7 +35,7 @@ use revm::{context_interface::result::EVMError, database::State};
 use crate::{
     RpcContext, call,
     error::{internal, invalid_params, server_error},
-    render::{self, StoredBlock},
+    render::StoredBlock,
     tracers::{self, Tracer},
 };
 
@@ -121,11 +121,13 @@ impl DebugRpc {
     }
 
     /// The stored block `id` names, or geth's not-found error.
-    fn stored_block(&self, id: BlockId) -> RpcResult<StoredBlock> {
+    fn stored_block(&self, id: BlockId) -> RpcResult<Arc<StoredBlock>> {
         let reader = self.latest()?;
         let not_found = || server_error(format!("block {id} not found"));
         let n = self.number_of(&reader, id)?.ok_or_else(not_found)?;
-        render::load_block(&reader, n)
+        self.ctx
+            .blocks
+            .load(&reader, n)
             .map_err(internal)?
             .ok_or_else(not_found)
     }
@@ -207,7 +209,10 @@ impl DebugApiServer for DebugRpc {
             .transaction_location(hash)
             .map_err(internal)?
             .ok_or_else(not_found)?;
-        let b = render::load_block(&reader, loc.number)
+        let b = self
+            .ctx
+            .blocks
+            .load(&reader, loc.number)
             .map_err(internal)?
             .ok_or_else(not_found)?;
         drop(reader);
@@ -283,9 +288,9 @@ impl DebugApiServer for DebugRpc {
             .is_active(Fork::Canyon, b.header.timestamp)
             .then(Withdrawals::default);
         let block = alloy::consensus::Block {
-            header: b.header,
+            header: b.header.clone(),
             body: BlockBody::<OpTxEnvelope> {
-                transactions: b.txs,
+                transactions: b.txs.clone(),
                 ommers: vec![],
                 withdrawals,
             },
@@ -296,7 +301,11 @@ impl DebugApiServer for DebugRpc {
     fn get_raw_transaction(&self, hash: B256) -> RpcResult<Bytes> {
         let reader = self.latest()?;
         if let Some(loc) = reader.transaction_location(hash).map_err(internal)?
-            && let Some(b) = render::load_block(&reader, loc.number).map_err(internal)?
+            && let Some(b) = self
+                .ctx
+                .blocks
+                .load(&reader, loc.number)
+                .map_err(internal)?
             && let Some(tx) = b.txs.get(loc.index as usize)
         {
             return Ok(tx.encoded_2718().into());

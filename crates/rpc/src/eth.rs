@@ -227,14 +227,17 @@ impl EthRpc {
 
     fn block_at(&self, n: u64, full: bool) -> RpcResult<Option<Block<OpTransaction>>> {
         let reader = self.latest()?;
-        Ok(render::load_block(&reader, n)
+        Ok(self
+            .ctx
+            .blocks
+            .load(&reader, n)
             .map_err(internal)?
             .map(|b| render::block(&self.ctx.chain, &b, full)))
     }
 
     fn receipts_of(&self, n: u64) -> RpcResult<Option<Vec<OpTransactionReceipt>>> {
         let reader = self.latest()?;
-        let Some(b) = render::load_block(&reader, n).map_err(internal)? else {
+        let Some(b) = self.ctx.blocks.load(&reader, n).map_err(internal)? else {
             return Ok(None);
         };
         let at = self.ctx.store.at_block(n).map_err(internal)?;
@@ -250,7 +253,7 @@ impl EthRpc {
         n: u64,
         index: usize,
     ) -> RpcResult<Option<OpTransaction>> {
-        let Some(b) = render::load_block(reader, n).map_err(internal)? else {
+        let Some(b) = self.ctx.blocks.load(reader, n).map_err(internal)? else {
             return Ok(None);
         };
         Ok((index < b.txs.len()).then(|| render::transaction(&b, index)))
@@ -408,7 +411,12 @@ impl EthApiServer for EthRpc {
         let Some(loc) = reader.transaction_location(hash).map_err(internal)? else {
             return Ok(None);
         };
-        let Some(b) = render::load_block(&reader, loc.number).map_err(internal)? else {
+        let Some(b) = self
+            .ctx
+            .blocks
+            .load(&reader, loc.number)
+            .map_err(internal)?
+        else {
             return Ok(None);
         };
         Ok(((loc.index as usize) < b.txs.len())
@@ -439,7 +447,10 @@ impl EthApiServer for EthRpc {
         let Some(n) = self.number_of(&reader, number)? else {
             return Ok(None);
         };
-        Ok(render::load_block(&reader, n)
+        Ok(self
+            .ctx
+            .blocks
+            .load(&reader, n)
             .map_err(internal)?
             .map(|b| U64::from(b.txs.len())))
     }
@@ -506,7 +517,10 @@ impl EthApiServer for EthRpc {
         let mut rewards = vec![];
         let mut last = None;
         for n in oldest..=newest {
-            let b = render::load_block(&reader, n)
+            let b = self
+                .ctx
+                .blocks
+                .load(&reader, n)
                 .map_err(internal)?
                 .ok_or_else(|| server_error("header not found"))?;
             let base = b.header.base_fee_per_gas.unwrap_or_default();
@@ -519,7 +533,7 @@ impl EthApiServer for EthRpc {
             if !percentiles.is_empty() {
                 rewards.push(render::tip_percentiles(&b, &percentiles));
             }
-            last = Some(b.header);
+            last = Some(b.header.clone());
         }
         if let Some(h) = last {
             let next = self
@@ -618,7 +632,10 @@ impl EthApiServer for EthRpc {
         let Some(n) = reader.block_number(hash).map_err(internal)? else {
             return Ok(None);
         };
-        Ok(render::load_block(&reader, n)
+        Ok(self
+            .ctx
+            .blocks
+            .load(&reader, n)
             .map_err(internal)?
             .map(|b| U64::from(b.txs.len())))
     }

@@ -4,6 +4,7 @@
 
 mod admin;
 mod attribution;
+mod blocks;
 mod call;
 mod debug;
 mod error;
@@ -30,6 +31,7 @@ use opal_storage::Store;
 
 pub use admin::{AdminApiServer, AdminRpc, SequencerControl};
 pub use attribution::{AttributionApiServer, AttributionRpc};
+pub use blocks::{BlockCache, DEFAULT_CACHED_BLOCKS, DEFAULT_CACHED_BYTES};
 pub use debug::{DebugApiServer, DebugRpc};
 pub use error::RpcError;
 pub use eth::{EthApiServer, EthRpc};
@@ -78,6 +80,8 @@ pub struct RpcContext {
     pub new_pending: tokio::sync::broadcast::Sender<B256>,
     /// Sequencer control for `admin_` (absent on nodes that do not sequence).
     pub sequencer: Option<Arc<dyn SequencerControl>>,
+    /// The most recently read blocks, decoded.
+    pub blocks: BlockCache,
 }
 
 /// Server limits and addresses.

@@ -24,6 +24,7 @@ use opal_storage::{StateReader, StoreError};
 use revm::database_interface::WrapDatabaseRef;
 
 /// A stored block, decoded.
+#[derive(Debug)]
 pub struct StoredBlock {
     /// Header.
     pub header: Header,
@@ -46,13 +47,22 @@ fn corrupt(table: &'static str, e: impl std::fmt::Display) -> StoreError {
 
 /// Loads block `n` from a snapshot.
 pub fn load_block(reader: &StateReader, n: u64) -> Result<Option<StoredBlock>, StoreError> {
+    Ok(load_block_sized(reader, n)?.map(|(b, _)| b))
+}
+
+/// Loads block `n` from a snapshot, with the size of its encoded body and receipts.
+pub fn load_block_sized(
+    reader: &StateReader,
+    n: u64,
+) -> Result<Option<(StoredBlock, usize)>, StoreError> {
     let (Some(header), Some(hash)) = (reader.header(n)?, reader.block_hash(n)?) else {
         return Ok(None);
     };
-    let txs =
-        decode_body(&reader.body(n)?.unwrap_or_default()).map_err(|e| corrupt("bodies", e))?;
-    let receipts = decode_receipts(&reader.receipts(n)?.unwrap_or_default())
-        .map_err(|e| corrupt("receipts", e))?;
+    let body = reader.body(n)?.unwrap_or_default();
+    let stored_receipts = reader.receipts(n)?.unwrap_or_default();
+    let bytes = body.len() + stored_receipts.len();
+    let txs = decode_body(&body).map_err(|e| corrupt("bodies", e))?;
+    let receipts = decode_receipts(&stored_receipts).map_err(|e| corrupt("receipts", e))?;
     let senders = reader.senders(n)?.unwrap_or_default();
     if txs.len() != receipts.len() || txs.len() != senders.len() {
         return Err(corrupt(
@@ -65,13 +75,16 @@ pub fn load_block(reader: &StateReader, n: u64) -> Result<Option<StoredBlock>, S
             ),
         ));
     }
-    Ok(Some(StoredBlock {
-        header,
-        hash,
-        txs,
-        senders,
-        receipts,
-    }))
+    Ok(Some((
+        StoredBlock {
+            header,
+            hash,
+            txs,
+            senders,
+            receipts,
+        },
+        bytes,
+    )))
 }
 
 fn tx_info(b: &StoredBlock, i: usize) -> OpTransactionInfo {

@@ -38,7 +38,7 @@ pub(crate) fn receipt_by_hash(
     let Some(loc) = reader.transaction_location(hash).map_err(internal)? else {
         return Ok(None);
     };
-    let Some(b) = render::load_block(&reader, loc.number).map_err(internal)? else {
+    let Some(b) = ctx.blocks.load(&reader, loc.number).map_err(internal)? else {
         return Ok(None);
     };
     let i = loc.index as usize;
