@@ -456,6 +456,62 @@ async fn logs_filters_subscriptions_and_sync_send() {
         .err("eth_sendRawTransactionSync", vec![json!("0x1234")])
         .await;
     assert_eq!(e.code(), -32000, "{e:?}");
+
+    // Two token transfers in one block: the sequencer is stopped while both are sent.
+    let head_hash = rpc.ok("admin_stopSequencer", vec![]).await;
+    let mut together = vec![];
+    for to in [DEV1, DEV2] {
+        let (raw, hash) = rpc.sign(
+            TxKind::Call(token),
+            calldata("transfer(address,uint256)", to, 1),
+            200_000,
+            None,
+        );
+        assert_eq!(
+            hash_of(&rpc.ok("eth_sendRawTransaction", vec![json!(raw)]).await),
+            hash
+        );
+        together.push(hash);
+    }
+    rpc.ok("admin_startSequencer", vec![head_hash]).await;
+    let mut blocks = vec![];
+    for hash in &together {
+        let started = Instant::now();
+        loop {
+            let r = rpc.ok("eth_getTransactionReceipt", vec![json!(hash)]).await;
+            if !r.is_null() {
+                blocks.push(r["blockNumber"].clone());
+                break;
+            }
+            assert!(started.elapsed() < WAIT, "no receipt for {hash}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert_eq!(blocks[0], blocks[1], "both transfers in one block");
+
+    // eth_getBlockReceipts (which reads the block's L1 attributes once and numbers logs as it
+    // goes) serves, for every block, exactly the receipts eth_getTransactionReceipt serves.
+    let mut logged = 0;
+    for n in 1..=rpc.head().await {
+        let block = rpc
+            .ok(
+                "eth_getBlockByNumber",
+                vec![json!(format!("{n:#x}")), json!(false)],
+            )
+            .await;
+        let receipts = rpc
+            .ok("eth_getBlockReceipts", vec![json!(format!("{n:#x}"))])
+            .await;
+        let receipts = receipts.as_array().expect("a list of receipts");
+        let txs = hashes(&block["transactions"]);
+        assert_eq!(receipts.len(), txs.len(), "block {n}");
+        for (receipt, hash) in receipts.iter().zip(&txs) {
+            let single = rpc.ok("eth_getTransactionReceipt", vec![json!(hash)]).await;
+            assert_eq!(receipt, &single, "block {n}");
+            logged += receipt["logs"].as_array().map_or(0, Vec::len);
+        }
+    }
+    assert!(logged > 0, "the blocks hold logs");
 }
 
 /// A client that unsubscribes as soon as it has the id is always told `true` (jsonrpsee alone

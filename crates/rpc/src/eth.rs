@@ -241,10 +241,9 @@ impl EthRpc {
             return Ok(None);
         };
         let at = self.ctx.store.at_block(n).map_err(internal)?;
-        (0..b.txs.len())
-            .map(|i| render::receipt(&self.ctx.chain, &at, &b, i).map_err(internal))
-            .collect::<RpcResult<Vec<_>>>()
+        render::receipts(&self.ctx.chain, &at, &b)
             .map(Some)
+            .map_err(internal)
     }
 
     fn transaction_at(

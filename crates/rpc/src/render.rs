@@ -146,6 +146,56 @@ pub fn receipt(
     b: &StoredBlock,
     i: usize,
 ) -> Result<OpTransactionReceipt, StoreError> {
+    let l1 = if b.txs[i].is_deposit() {
+        None
+    } else {
+        Some(l1_block_info(chain, at_block, b)?)
+    };
+    let first_log = b.receipts[..i].iter().map(|r| r.logs().len()).sum();
+    Ok(render_receipt(chain, l1.as_ref(), b, i, first_log))
+}
+
+/// Every receipt of block `b`, with the block's L1 attributes read once.
+pub fn receipts(
+    chain: &OpalChain,
+    at_block: &StateReader,
+    b: &StoredBlock,
+) -> Result<Vec<OpTransactionReceipt>, StoreError> {
+    let l1 = if b.txs.iter().all(|t| t.is_deposit()) {
+        None
+    } else {
+        Some(l1_block_info(chain, at_block, b)?)
+    };
+    let mut first_log = 0;
+    Ok((0..b.txs.len())
+        .map(|i| {
+            let r = render_receipt(chain, l1.as_ref(), b, i, first_log);
+            first_log += b.receipts[i].logs().len();
+            r
+        })
+        .collect())
+}
+
+/// The L1 attributes block `b` executed with (the L1Block predeploy's state after it).
+fn l1_block_info(
+    chain: &OpalChain,
+    at_block: &StateReader,
+    b: &StoredBlock,
+) -> Result<op_revm::L1BlockInfo, StoreError> {
+    let spec = chain.spec_id(b.header.timestamp);
+    let mut db = WrapDatabaseRef(at_block);
+    op_revm::L1BlockInfo::try_fetch(&mut db, U256::from(b.header.number), spec)
+}
+
+/// Receipt `i` of `b`, whose first log has block-wide index `first_log`; `l1` is the block's
+/// L1 attributes (needed for every transaction but deposits).
+fn render_receipt(
+    chain: &OpalChain,
+    l1: Option<&op_revm::L1BlockInfo>,
+    b: &StoredBlock,
+    i: usize,
+    first_log: usize,
+) -> OpTransactionReceipt {
     let tx = &b.txs[i];
     let env = &b.receipts[i];
     let prev_cumulative = if i == 0 {
@@ -154,7 +204,6 @@ pub fn receipt(
         b.receipts[i - 1].cumulative_gas_used()
     };
     let gas_used = env.cumulative_gas_used() - prev_cumulative;
-    let first_log: usize = b.receipts[..i].iter().map(|r| r.logs().len()).sum();
     let bloom = *env.logs_bloom();
     let op: OpReceipt = env.clone().into();
     let mut k = first_log as u64;
@@ -182,12 +231,11 @@ pub fn receipt(
         TxKind::Call(to) => (Some(to), None),
         TxKind::Create => (None, Some(b.senders[i].create(tx.nonce()))),
     };
-    let l1_block_info = if tx.is_deposit() {
-        RpcL1Info::default()
-    } else {
-        l1_fields(chain, at_block, b, tx)?
+    let l1_block_info = match l1 {
+        Some(info) if !tx.is_deposit() => l1_fields(chain, info, b, tx),
+        _ => RpcL1Info::default(),
     };
-    Ok(OpTransactionReceipt {
+    OpTransactionReceipt {
         inner: TransactionReceipt {
             inner: ReceiptWithBloom {
                 receipt: op,
@@ -207,25 +255,24 @@ pub fn receipt(
         },
         l1_block_info,
         op_gas_refund: None,
-    })
+    }
 }
 
 fn l1_fields(
     chain: &OpalChain,
-    at_block: &StateReader,
+    block_info: &op_revm::L1BlockInfo,
     b: &StoredBlock,
     tx: &OpTxEnvelope,
-) -> Result<RpcL1Info, StoreError> {
+) -> RpcL1Info {
     let spec = chain.spec_id(b.header.timestamp);
-    let mut db = WrapDatabaseRef(at_block);
-    let mut info = op_revm::L1BlockInfo::try_fetch(&mut db, U256::from(b.header.number), spec)?;
+    let mut info = block_info.clone();
     let enc = tx.encoded_2718();
     info.clear_tx_l1_cost();
     let l1_fee = info.calculate_tx_l1_cost(&enc, spec);
     let l1_gas_used = info.data_gas(&enc, spec);
     let isthmus = chain.is_active(Fork::Isthmus, b.header.timestamp);
     let u = |v: U256| v.try_into().ok();
-    Ok(RpcL1Info {
+    RpcL1Info {
         l1_gas_price: u(info.l1_base_fee),
         l1_gas_used: u(l1_gas_used),
         l1_fee: u(l1_fee),
@@ -244,7 +291,7 @@ fn l1_fields(
             None
         },
         da_footprint_gas_scalar: None,
-    })
+    }
 }
 
 /// Effective tips at the given gas-weighted percentiles of a block's transactions (deposits
