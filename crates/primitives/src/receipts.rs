@@ -69,36 +69,26 @@ fn decode_receipt(buf: &mut &[u8]) -> Result<OpReceiptEnvelope, Error> {
         (256, false) => Bloom::from_slice(bloom),
         _ => return Err(Error::Custom("stored bloom does not match the logs")),
     };
-    let deposit = if tx_type == OpTxType::Deposit {
-        Some((decode_optional(&mut fields)?, decode_optional(&mut fields)?))
-    } else {
-        None
+    let with_bloom = |receipt| ReceiptWithBloom::new(receipt, logs_bloom);
+    let envelope = match tx_type {
+        OpTxType::Deposit => OpReceiptEnvelope::Deposit(ReceiptWithBloom::new(
+            OpDepositReceipt {
+                inner: receipt,
+                deposit_nonce: decode_optional(&mut fields)?,
+                deposit_receipt_version: decode_optional(&mut fields)?,
+            },
+            logs_bloom,
+        )),
+        OpTxType::Legacy => OpReceiptEnvelope::Legacy(with_bloom(receipt)),
+        OpTxType::Eip2930 => OpReceiptEnvelope::Eip2930(with_bloom(receipt)),
+        OpTxType::Eip1559 => OpReceiptEnvelope::Eip1559(with_bloom(receipt)),
+        OpTxType::Eip7702 => OpReceiptEnvelope::Eip7702(with_bloom(receipt)),
+        OpTxType::PostExec => OpReceiptEnvelope::PostExec(with_bloom(receipt)),
     };
     if !fields.is_empty() {
         return Err(Error::Custom("trailing fields in a stored receipt"));
     }
-    let with_bloom = |receipt| ReceiptWithBloom {
-        receipt,
-        logs_bloom,
-    };
-    Ok(match (tx_type, deposit) {
-        (OpTxType::Deposit, Some((deposit_nonce, deposit_receipt_version))) => {
-            OpReceiptEnvelope::Deposit(ReceiptWithBloom {
-                receipt: OpDepositReceipt {
-                    inner: receipt,
-                    deposit_nonce,
-                    deposit_receipt_version,
-                },
-                logs_bloom,
-            })
-        }
-        (OpTxType::Legacy, _) => OpReceiptEnvelope::Legacy(with_bloom(receipt)),
-        (OpTxType::Eip2930, _) => OpReceiptEnvelope::Eip2930(with_bloom(receipt)),
-        (OpTxType::Eip1559, _) => OpReceiptEnvelope::Eip1559(with_bloom(receipt)),
-        (OpTxType::Eip7702, _) => OpReceiptEnvelope::Eip7702(with_bloom(receipt)),
-        (OpTxType::PostExec, _) => OpReceiptEnvelope::PostExec(with_bloom(receipt)),
-        (OpTxType::Deposit, None) => unreachable!("deposit fields are read for every deposit"),
-    })
+    Ok(envelope)
 }
 
 /// Bytes of one stored receipt, its list header included.

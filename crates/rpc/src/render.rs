@@ -203,7 +203,8 @@ fn render_receipt(
     } else {
         b.receipts[i - 1].cumulative_gas_used()
     };
-    let gas_used = env.cumulative_gas_used() - prev_cumulative;
+    // Saturating: a corrupt record must not panic a request.
+    let gas_used = env.cumulative_gas_used().saturating_sub(prev_cumulative);
     let bloom = *env.logs_bloom();
     let op: OpReceipt = env.clone().into();
     let mut k = first_log as u64;
